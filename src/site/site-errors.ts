@@ -1,0 +1,31 @@
+import { StewardError } from '../trust/index.js';
+
+/** Failures of the site server and its database (listed in docs/errors.md, section Site). */
+export class DatabaseError extends StewardError {
+  readonly code = 'ERR_DATABASE';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
+export class DataFolderLockedError extends StewardError {
+  readonly code = 'ERR_DATA_FOLDER_LOCKED';
+  override readonly status = 409;
+}
+
+export class DataFolderError extends StewardError {
+  readonly code = 'ERR_DATA_FOLDER';
+}
+
+export class NotFoundError extends StewardError {
+  readonly code = 'ERR_NOT_FOUND';
+  override readonly status = 404;
+}
+
+export class ConflictError extends StewardError {
+  readonly code = 'ERR_CONFLICT';
+  override readonly status = 409;
+}
+
+export class InvalidRequestError extends StewardError {
+  readonly code = 'ERR_INVALID_REQUEST';
+}
