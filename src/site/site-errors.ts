@@ -29,3 +29,7 @@ export class ConflictError extends StewardError {
 export class InvalidRequestError extends StewardError {
   readonly code = 'ERR_INVALID_REQUEST';
 }
+
+export class KeyUnlockError extends StewardError {
+  readonly code = 'ERR_KEY_LOCKED';
+}

@@ -17,7 +17,14 @@ describeEachBackend('site database migrations', (open) => {
       database.db,
     );
     const names = tables.rows.map((row) => row.table_name);
-    for (const table of ['clients', 'inventory_facts', 'deployments', 'report_inbox', 'audit_log', 'boundaries']) {
+    for (const table of [
+      'clients',
+      'inventory_facts',
+      'deployments',
+      'report_inbox',
+      'audit_log',
+      'boundaries',
+    ]) {
       expect(names).toContain(table);
     }
   });

@@ -80,7 +80,10 @@ const skipPostgres = await postgresSkipReason();
  * `describeEachBackend('client store', (open) => { ... })` declares the suite once per back end.
  * The PostgreSQL run is skipped, with the reason in its name, only when no server can be found.
  */
-export function describeEachBackend(title: string, suite: (open: () => Promise<OpenedTestDatabase>) => void): void {
+export function describeEachBackend(
+  title: string,
+  suite: (open: () => Promise<OpenedTestDatabase>) => void,
+): void {
   for (const backend of backends) {
     if (backend.name === 'postgres' && skipPostgres !== undefined) {
       describe.skip(`${title} [postgres: skipped, ${skipPostgres}]`, () => {

@@ -41,7 +41,9 @@ export async function openSiteDatabase(
 ): Promise<SiteDatabaseHandle> {
   const db =
     location.kind === 'pglite'
-      ? new Kysely<SiteDatabase>({ dialect: new PGliteDialect({ pglite: await openPglite(location.dataDir) }) })
+      ? new Kysely<SiteDatabase>({
+          dialect: new PGliteDialect({ pglite: await openPglite(location.dataDir) }),
+        })
       : new Kysely<SiteDatabase>({
           dialect: new PostgresDialect({
             pool: new pg.Pool({

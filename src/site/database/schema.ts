@@ -69,7 +69,9 @@ export interface ClientTable {
   approved_at: Timestamp | null;
   revoked_at: Timestamp | null;
   last_seen_at: Timestamp | null;
-  last_report_sequence: number;
+  last_report_sequence: Generated<number>;
+  /** Set when an inventory delta did not apply: the agent is asked for a full inventory. */
+  inventory_resync: Generated<boolean>;
 }
 
 export interface DiscoveryTable {
@@ -202,13 +204,13 @@ export interface StatusMessageTable {
 
 export interface DeploymentSummaryTable {
   deployment_id: string;
-  targeted: number;
-  received: number;
-  downloading: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  timed_out: number;
+  targeted: Generated<number>;
+  received: Generated<number>;
+  downloading: Generated<number>;
+  running: Generated<number>;
+  succeeded: Generated<number>;
+  failed: Generated<number>;
+  timed_out: Generated<number>;
   updated_at: Timestamp;
 }
 

@@ -63,7 +63,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       approved_at timestamptz,
       revoked_at timestamptz,
       last_seen_at timestamptz,
-      last_report_sequence bigint not null default 0)`,
+      last_report_sequence bigint not null default 0,
+      inventory_resync boolean not null default false)`,
     `create index clients_state on clients (state)`,
     `create index clients_hostname on clients (hostname)`,
     `create table discovery (

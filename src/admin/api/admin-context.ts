@@ -1,0 +1,30 @@
+import type { Kysely } from 'kysely';
+import type { SiteDatabase } from '../../site/database/schema.js';
+import type { SigningKey } from '../../trust/index.js';
+import type { JobRegistry } from './jobs.js';
+
+/**
+ * What the admin API needs from the site server. The site server builds it; the admin API never
+ * reaches into the server's internals beyond this.
+ */
+export interface AdminContext {
+  readonly db: Kysely<SiteDatabase>;
+  readonly siteCode: string;
+  readonly siteName: string;
+  readonly siteType: 'central' | 'primary' | 'secondary';
+  readonly url: string;
+  readonly version: string;
+  readonly siteKey: SigningKey;
+  readonly contentLibraryDir: string;
+  readonly approval: 'manual' | 'token' | 'automatic';
+  now(): Date;
+  /** Clients whose policy must be rebuilt (membership, approval, deployments changed). */
+  policyChanged(clientIds: Iterable<string> | 'all'): void;
+  /** A collection's membership changed by direct edits. */
+  membershipChanged(collectionIds: readonly string[], clientIds: ReadonlySet<string>): Promise<void>;
+  /** Re-evaluates one rule collection now. */
+  evaluateCollection(collectionId: string): Promise<void>;
+  /** The distribution point URLs that new policy bodies name. */
+  contentUrls(): Promise<string[]>;
+  readonly jobs: JobRegistry;
+}

@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import { fingerprintOf, parseEnvelope, envelopePayloadBytes, parsePayload } from '../../trust/index.js';
+import { appendAudit, listAudit, verifyAuditChain } from '../audit-log/index.js';
+import { countClientsByState } from '../../site/clients/client-store.js';
+import { createEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
+import { rootChain } from '../../site/hierarchy/trust-store.js';
+import { listSiteSystems } from '../../site/site-systems/site-systems.js';
+import { inTransaction } from '../../site/database/site-db.js';
+import { adminRoute } from './route-table.js';
+
+export const siteRoutes = [
+  adminRoute({
+    method: 'GET',
+    path: '/site',
+    summary: 'This site: code, type, clients by state, site systems',
+    tag: 'site',
+    right: { objectClass: 'site', right: 'read' },
+    handler: async ({ context }) => ({
+      code: context.siteCode,
+      name: context.siteName,
+      type: context.siteType,
+      url: context.url,
+      version: context.version,
+      approval: context.approval,
+      clients: await countClientsByState(context.db),
+      siteSystems: (await listSiteSystems(context.db)).map((s) => ({
+        name: s.name,
+        role: s.role,
+        urls: s.urls,
+        embedded: s.embedded,
+        health: s.health,
+        keyFingerprint: s.key_id === null ? null : fingerprintOf(s.key_id),
+        lastSeenAt: s.last_seen_at,
+      })),
+    }),
+  }),
+  adminRoute({
+    method: 'GET',
+    path: '/trust',
+    summary: 'Root chain, site and MP certificates: key fingerprints and expiry (never private keys)',
+    tag: 'site',
+    right: { objectClass: 'site', right: 'read' },
+    handler: async ({ context }) => {
+      const chain = (await rootChain(context.db)).map((encoded) => {
+        const payload = parsePayload('root', envelopePayloadBytes(parseEnvelope(encoded)));
+        return {
+          version: payload.version,
+          threshold: payload.threshold,
+          keys: payload.keys.map((k) => ({ keyId: k.keyId, fingerprint: fingerprintOf(k.keyId) })),
+          issuedAt: payload.issuedAt,
+          expiresAt: payload.expiresAt,
+        };
+      });
+      const certificates = await context.db
+        .selectFrom('certificates')
+        .select(['kind', 'subject', 'site_code', 'key_id', 'serial', 'issued_at', 'expires_at', 'revoked_at'])
+        .orderBy('kind')
+        .orderBy('subject')
+        .orderBy('serial')
+        .execute();
+      return {
+        root: chain,
+        certificates: certificates.map((c) => ({ ...c, keyFingerprint: fingerprintOf(c.key_id) })),
+      };
+    },
+  }),
+  adminRoute({
+    method: 'POST',
+    path: '/enrolment-tokens',
+    summary: 'Create an enrolment token: clients that present it are approved at registration (S1)',
+    tag: 'site',
+    body: z.strictObject({
+      description: z.string().max(500).default(''),
+      uses: z.number().int().min(1).max(1_000_000).default(1),
+      validHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 365)
+        .default(24),
+    }),
+    right: { objectClass: 'client', right: 'create' },
+    successStatus: 201,
+    handler: async ({ context, body, principal }) => {
+      const now = context.now();
+      return inTransaction(context.db, async (trx) => {
+        const token = await createEnrolmentToken(trx, {
+          description: body.description,
+          uses: body.uses,
+          expiresAt: new Date(now.getTime() + body.validHours * 3600 * 1000),
+          now,
+        });
+        await appendAudit(
+          trx,
+          {
+            actor: principal.name,
+            action: 'enrolment-token.create',
+            objectClass: 'client',
+            objectId: token.id,
+            details: { uses: body.uses, expiresAt: token.expiresAt.toISOString() },
+          },
+          now,
+        );
+        return token;
+      });
+    },
+  }),
+  adminRoute({
+    method: 'GET',
+    path: '/audit',
+    summary: 'Audit log entries in order',
+    tag: 'audit',
+    query: z.object({
+      after: z.coerce.number().int().min(0).default(0),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+    right: { objectClass: 'site', right: 'administer' },
+    handler: async ({ context, query }) => ({
+      items: await listAudit(context.db, { afterSeq: query.after, limit: query.limit }),
+    }),
+  }),
+  adminRoute({
+    method: 'GET',
+    path: '/audit/verify',
+    summary: 'Verify the audit log hash chain',
+    tag: 'audit',
+    right: { objectClass: 'site', right: 'administer' },
+    handler: async ({ context }) => verifyAuditChain(context.db),
+  }),
+];

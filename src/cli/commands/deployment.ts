@@ -1,0 +1,137 @@
+import type { Command } from 'commander';
+import { createOutput, table } from '../output.js';
+import { ProgressBar } from '../progress-bar.js';
+import { runCommand } from '../run-command.js';
+import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
+
+export interface DeploymentSummary {
+  targeted: number;
+  received: number;
+  downloading: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  timedOut: number;
+  notYetReported: number;
+}
+
+interface Deployment {
+  id: string;
+  name: string;
+  packageId: string;
+  packageVersion: string;
+  programName: string;
+  collectionId: string;
+  mandatoryAt: string | null;
+  rerun: string;
+  summary: DeploymentSummary;
+}
+
+export function registerDeploymentCommands(program: Command): void {
+  const deployment = program.command('deployment').description('deployments of programs to collections');
+
+  withAdminOptions(
+    deployment
+      .command('create')
+      .description('deploy a program of a package to a collection')
+      .requiredOption('--package <id>', 'package id')
+      .requiredOption('--program <name>', 'program name')
+      .requiredOption('--collection <id>', 'collection id')
+      .option('--package-version <version>', 'package version (default: the newest)')
+      .option('--mandatory', 'run as soon as it is available')
+      .option('--available-at <time>', 'ISO time it becomes available')
+      .option('--mandatory-at <time>', 'ISO time it becomes mandatory')
+      .option('--expires-at <time>', 'ISO time it expires')
+      .option('--rerun <rule>', 'never, always, if-failed or if-succeeded', 'never')
+      .option('--name <text>', 'deployment name'),
+  ).action(
+    (
+      options: AdminOptions & {
+        package: string;
+        program: string;
+        collection: string;
+        packageVersion?: string;
+        mandatory?: boolean;
+        availableAt?: string;
+        mandatoryAt?: string;
+        expiresAt?: string;
+        rerun: string;
+        name?: string;
+      },
+    ) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        const created = await (
+          await adminClientFor(options)
+        ).post<Deployment>('/deployments', {
+          name: options.name ?? null,
+          packageId: options.package,
+          packageVersion: options.packageVersion ?? null,
+          programName: options.program,
+          collectionId: options.collection,
+          availableAt: options.availableAt ?? null,
+          mandatoryAt: options.mandatoryAt ?? null,
+          expiresAt: options.expiresAt ?? null,
+          mandatory: options.mandatory === true,
+          rerun: options.rerun,
+        });
+        out.result(created, () =>
+          out.line(`Deployment ${created.id} "${created.name}" targets ${created.summary.targeted} clients`),
+        );
+      }),
+  );
+
+  withAdminOptions(
+    deployment
+      .command('status <id>')
+      .description("a deployment's progress; --watch follows it until every targeted client finished")
+      .option('--watch', 'follow until done')
+      .option('--timeout <seconds>', 'give up watching after this long', '600'),
+  ).action((id: string, options: AdminOptions & { watch?: boolean; timeout: string }) =>
+    runCommand(async () => {
+      const out = createOutput(options.json === true);
+      const api = await adminClientFor(options);
+      const deadline = Date.now() + Number(options.timeout) * 1000;
+      const bar = new ProgressBar(`Deployment ${id}`, options.watch === true && !out.json);
+      let current = await api.get<Deployment>(`/deployments/${encodeURIComponent(id)}`);
+      while (options.watch === true && !isFinished(current.summary) && Date.now() < deadline) {
+        bar.update(finishedCount(current.summary), current.summary.targeted, describe(current.summary));
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        current = await api.get<Deployment>(`/deployments/${encodeURIComponent(id)}`);
+      }
+      bar.update(finishedCount(current.summary), current.summary.targeted, describe(current.summary));
+      bar.finish();
+      out.result(current, () => {
+        const s = current.summary;
+        out.line(`Deployment ${current.id} "${current.name}"`);
+        out.line(
+          table([
+            ['TARGETED', 'NOT YET', 'RECEIVED', 'DOWNLOADING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED OUT'],
+            [
+              s.targeted,
+              s.notYetReported,
+              s.received,
+              s.downloading,
+              s.running,
+              s.succeeded,
+              s.failed,
+              s.timedOut,
+            ].map(String),
+          ]),
+        );
+      });
+    }),
+  );
+}
+
+export function finishedCount(s: DeploymentSummary): number {
+  return s.succeeded + s.failed + s.timedOut;
+}
+
+export function isFinished(s: DeploymentSummary): boolean {
+  return s.targeted > 0 && finishedCount(s) >= s.targeted;
+}
+
+function describe(s: DeploymentSummary): string {
+  return `${s.succeeded} succeeded, ${s.failed + s.timedOut} failed, ${s.targeted - finishedCount(s)} to go`;
+}

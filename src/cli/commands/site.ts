@@ -1,0 +1,157 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { initCentralSite } from '../../site/init/site-init.js';
+import { startSiteServer } from '../../site/server/site-server.js';
+import { AdminClient, resolveAdminTarget } from '../admin-client.js';
+import { UsageError } from '../cli-errors.js';
+import { createOutput, table } from '../output.js';
+import { runCommand } from '../run-command.js';
+
+export function registerSiteCommands(program: Command): void {
+  const site = program.command('site').description('create, run and inspect a site');
+
+  site
+    .command('init')
+    .description('create a site in a new data folder (without --parent: a central site with the root key)')
+    .requiredOption('--data <dir>', 'the new data folder')
+    .requiredOption('--code <code>', 'three-character site code, like ABC')
+    .option('--name <text>', 'the site name', '')
+    .option('--listen <host:port>', 'where the site server listens', '127.0.0.1:8430')
+    .option('--public-url <url>', 'the URL agents use, when it differs from the listen address')
+    .option('--database <url>', 'postgres://... (default: the embedded database in the data folder)')
+    .option('--approval <mode>', 'client approval: token (enrolment token or manual), automatic', 'token')
+    .option('--parent <url>', 'join a parent site (hierarchy; not available yet)')
+    .option('--join-token <token>', "the parent's join token")
+    .option('--json', 'print one JSON document')
+    .action((options: SiteInitOptions) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        if (options.parent !== undefined) {
+          throw new UsageError(
+            'joining a parent site is not available in this release; omit --parent for a central site',
+          );
+        }
+        if (options.approval !== 'token' && options.approval !== 'automatic') {
+          throw new UsageError('--approval is token or automatic');
+        }
+        const passphrase = process.env['STEWARD_KEY_PASSPHRASE'];
+        const result = await initCentralSite({
+          dataDir: resolve(options.data),
+          code: options.code,
+          name: options.name === '' ? `Site ${options.code.toUpperCase()}` : options.name,
+          listen: options.listen,
+          publicUrl: options.publicUrl ?? null,
+          database: options.database ?? null,
+          passphrase: passphrase === undefined || passphrase === '' ? null : passphrase,
+          approval: options.approval,
+          now: new Date(),
+        });
+        out.result(result, () => {
+          out.line(`Site ${result.siteCode} (central) created in ${result.dataDir}`);
+          out.line(`  root key fingerprint: ${result.rootFingerprint}   (pin it on agents: --root-key)`);
+          out.line(`  site URL:             ${result.url}`);
+          out.line(`  database:             ${result.database}`);
+          out.line(`  admin credentials:    ${result.credentialsPath}`);
+          out.line(
+            `  enrolment token:      ${result.enrolmentToken}   (valid until ${result.enrolmentTokenExpiresAt})`,
+          );
+          out.line(`Start it with: steward site start --data ${result.dataDir}`);
+        });
+      }),
+    );
+
+  site
+    .command('start')
+    .description('run the site server in the foreground until SIGTERM')
+    .requiredOption('--data <dir>', "the site's data folder")
+    .option('--listen <host:port>', 'override the listen address from site.json')
+    .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
+    .option('--json', 'print one JSON document when the site is ready')
+    .action((options: { data: string; listen?: string; logLevel: string; json?: boolean }) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        const running = await startSiteServer({
+          dataDir: resolve(options.data),
+          ...(options.listen === undefined ? {} : { listen: options.listen }),
+          logLevel: options.logLevel as 'warn',
+        });
+        out.result({ status: 'running', site: running.config.code, url: running.url, pid: process.pid }, () =>
+          out.line(
+            `Site ${running.config.code} is running at ${running.url} (pid ${process.pid}); SIGTERM stops it.`,
+          ),
+        );
+        await new Promise<void>((resolveStop) => {
+          const stop = () => {
+            process.off('SIGTERM', stop);
+            process.off('SIGINT', stop);
+            void running.stop().then(resolveStop, resolveStop);
+          };
+          process.on('SIGTERM', stop);
+          process.on('SIGINT', stop);
+        });
+      }),
+    );
+
+  site
+    .command('status')
+    .description('show the site, its systems and its clients')
+    .option('--data <dir>', "the site's data folder")
+    .option('--site <url>', 'the site URL')
+    .option('--json', 'print one JSON document')
+    .action((options: { data?: string; site?: string; json?: boolean }) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        const client = new AdminClient(await resolveAdminTarget(options));
+        const status = await client.get<SiteStatus>('/site');
+        out.result(status, () => {
+          out.line(
+            `Site ${status.code} "${status.name}" (${status.type}) at ${status.url}, version ${status.version}`,
+          );
+          out.line(
+            `Clients: ${status.clients.approved} approved, ${status.clients.pending} pending, ${status.clients.revoked} revoked`,
+          );
+          out.line(
+            table([
+              ['ROLE', 'NAME', 'URLS', 'HEALTH', 'KEY'],
+              ...status.siteSystems.map((s) => [
+                s.role,
+                s.name,
+                s.urls.join(' '),
+                s.health,
+                s.keyFingerprint ?? '-',
+              ]),
+            ]),
+          );
+        });
+      }),
+    );
+}
+
+interface SiteInitOptions {
+  data: string;
+  code: string;
+  name: string;
+  listen: string;
+  publicUrl?: string;
+  database?: string;
+  approval: string;
+  parent?: string;
+  joinToken?: string;
+  json?: boolean;
+}
+
+interface SiteStatus {
+  code: string;
+  name: string;
+  type: string;
+  url: string;
+  version: string;
+  clients: { pending: number; approved: number; revoked: number };
+  siteSystems: {
+    role: string;
+    name: string;
+    urls: string[];
+    health: string;
+    keyFingerprint: string | null;
+  }[];
+}

@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { stewardVersion } from '../site/version.js';
+import { registerClientCommands } from './commands/client.js';
+import { registerCollectionCommands } from './commands/collection.js';
+import { registerDeploymentCommands } from './commands/deployment.js';
+import { registerPackageCommands } from './commands/package.js';
+import { registerSiteCommands } from './commands/site.js';
+import { registerTrustCommands } from './commands/trust.js';
+import { reportError } from './output.js';
+
+/** `steward`: one command with subcommands (DESIGN.md section 9). */
+export function buildProgram(): Command {
+  const program = new Command('steward')
+    .description('Steward: secure systems management')
+    .version(stewardVersion)
+    .enablePositionalOptions()
+    .showHelpAfterError()
+    .exitOverride();
+  registerSiteCommands(program);
+  registerPackageCommands(program);
+  registerCollectionCommands(program);
+  registerDeploymentCommands(program);
+  registerClientCommands(program);
+  registerTrustCommands(program);
+  return program;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  const code = (error as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exitCode = 0;
+  else if (typeof code === 'string' && code.startsWith('commander.')) process.exitCode = 2;
+  else process.exitCode = reportError(error);
+}

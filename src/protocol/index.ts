@@ -1,0 +1,6 @@
+export * from './error-body.js';
+export * from './limits.js';
+export * from './management-point.js';
+export * from './paths.js';
+export * from './reports.js';
+export * from './status-ids.js';

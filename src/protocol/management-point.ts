@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { protocolLimits } from './limits.js';
+
+/**
+ * Request and response bodies of the management point (docs/spec/management-point.md). Signed
+ * documents travel as their encoded envelopes (strings), verified by the receiver.
+ */
+const envelopeText = z.string().min(2).max(protocolLimits.maxEnvelopeBytes);
+
+/** GET /mp/v1/trust: what an agent needs to check C1 and C2. */
+export const trustBundleSchema = z.strictObject({
+  siteCode: z.string().regex(/^[A-Z0-9]{3}$/),
+  rootChain: z.array(envelopeText).min(1).max(64),
+  siteCertificates: z.array(envelopeText).min(1).max(32),
+  mpCertificate: envelopeText,
+});
+
+/** POST /mp/v1/register answer. */
+export const registrationAnswerSchema = z.strictObject({
+  clientId: z.string().regex(/^[0-9a-f]{64}$/),
+  state: z.enum(['pending', 'approved', 'revoked']),
+});
+
+/** POST /mp/v1/reports request: a batch of encoded client-report envelopes. */
+export const reportBatchSchema = z.strictObject({
+  reports: z.array(envelopeText).min(1).max(protocolLimits.maxReportsPerRequest),
+});
+
+/** One result per report, in request order. Stored and duplicate reports are acknowledged. */
+export const reportResultSchema = z.strictObject({
+  messageId: z.string().max(128).nullable(),
+  status: z.enum(['stored', 'duplicate', 'rejected']),
+  code: z.string().max(64).nullable(),
+});
+
+export const reportBatchAnswerSchema = z.strictObject({
+  results: z.array(reportResultSchema).max(protocolLimits.maxReportsPerRequest),
+  /** The site asks for a full inventory when a delta's base is not the one it holds. */
+  fullInventoryRequested: z.boolean(),
+});
+
+export type TrustBundle = z.output<typeof trustBundleSchema>;
+export type RegistrationAnswer = z.output<typeof registrationAnswerSchema>;
+export type ReportBatch = z.output<typeof reportBatchSchema>;
+export type ReportResult = z.output<typeof reportResultSchema>;
+export type ReportBatchAnswer = z.output<typeof reportBatchAnswerSchema>;

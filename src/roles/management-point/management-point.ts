@@ -1,0 +1,179 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  managementPointPaths,
+  protocolLimits,
+  reportBatchSchema,
+  type TrustBundle,
+} from '../../protocol/index.js';
+import type { SiteDb } from '../../site/database/site-db.js';
+import { InvalidRequestError } from '../../site/site-errors.js';
+import { sha256Hex, type SigningKey } from '../../trust/index.js';
+import { buildAssignments } from './assignments.js';
+import { RateLimitedError } from './mp-errors.js';
+import { PolicyCache, type CachedAssignments } from './policy-cache.js';
+import { handleRegistration } from './registration.js';
+import { acceptReports } from './report-intake.js';
+import { TokenBuckets } from './rate-limit.js';
+import { policyBodyEnvelope } from '../../site/policy/policy-targets.js';
+
+export interface ManagementPointOptions {
+  db: SiteDb;
+  siteCode: string;
+  mpName: string;
+  mpKey: SigningKey;
+  trustBundle: TrustBundle;
+  approveAutomatically: boolean;
+  /** Called after reports were committed to the inbox, so processing starts at once. */
+  onReportsStored: () => void;
+  clock?: () => Date;
+}
+
+const clientIdPattern = /^[0-9a-f]{64}$/;
+const policyIdPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+/**
+ * The management point (DESIGN.md section 1): registration (S1), signed policy (C3, C4), reports
+ * (S2). Embedded in the site server or run on its own; it answers unchanged-policy polls from
+ * memory.
+ */
+export class ManagementPoint {
+  readonly policyCache = new PolicyCache();
+  #trustBody: Buffer;
+  #trustEtag: string;
+  readonly #building = new Map<string, Promise<CachedAssignments>>();
+  readonly #bodies = new Map<string, Buffer>();
+  readonly #perAddress = new TokenBuckets(20, 2);
+  readonly #overall = new TokenBuckets(200, 100);
+  readonly #now: () => Date;
+
+  constructor(private readonly options: ManagementPointOptions) {
+    this.#now = options.clock ?? (() => new Date());
+    this.#trustBody = Buffer.from(JSON.stringify(options.trustBundle));
+    this.#trustEtag = etagOf(this.#trustBody);
+  }
+
+  /** The site changed what these clients should run (or `all`): their next poll re-reads policy. */
+  invalidate(clientIds: Iterable<string> | 'all'): void {
+    this.policyCache.invalidate(clientIds);
+  }
+
+  /** New root, site or MP certificates (rotation or renewal). */
+  setTrustBundle(bundle: TrustBundle): void {
+    this.#trustBody = Buffer.from(JSON.stringify(bundle));
+    this.#trustEtag = etagOf(this.#trustBody);
+  }
+
+  register(app: FastifyInstance): void {
+    app.get(managementPointPaths.trust, (request, reply) => {
+      if (request.headers['if-none-match'] === this.#trustEtag)
+        return reply.code(304).header('etag', this.#trustEtag).send();
+      return reply.header('etag', this.#trustEtag).type('application/json').send(this.#trustBody);
+    });
+
+    app.post(
+      managementPointPaths.register,
+      { bodyLimit: protocolLimits.maxEnvelopeBytes },
+      async (request) => {
+        const nowMs = Date.now();
+        if (!this.#overall.take('all', nowMs) || !this.#perAddress.take(request.ip, nowMs)) {
+          throw new RateLimitedError('too many registrations; try again later');
+        }
+        const body = parseBody(
+          z.strictObject({ registration: z.string().max(protocolLimits.maxEnvelopeBytes) }),
+          request.body,
+        );
+        return handleRegistration(
+          this.options.db,
+          { siteCode: this.options.siteCode, approveAutomatically: this.options.approveAutomatically },
+          body.registration,
+          this.#now(),
+        );
+      },
+    );
+
+    app.get(
+      '/mp/v1/clients/:clientId/policy',
+      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => this.#servePolicy(request, reply),
+    );
+
+    app.get(
+      '/mp/v1/policy-bodies/:policyId/:version',
+      async (request: FastifyRequest<{ Params: { policyId: string; version: string } }>, reply) => {
+        const { policyId, version } = request.params;
+        const number = Number(version);
+        if (!policyIdPattern.test(policyId) || !Number.isSafeInteger(number) || number < 1) {
+          throw new InvalidRequestError('malformed policy id or version');
+        }
+        const key = `${policyId}/${number}`;
+        let body = this.#bodies.get(key);
+        if (body === undefined) {
+          const envelope = await policyBodyEnvelope(this.options.db, policyId, number);
+          if (envelope === undefined) return reply.code(404).send(notFound(`policy ${key} does not exist`));
+          body = Buffer.from(envelope);
+          if (this.#bodies.size > 10_000) this.#bodies.clear();
+          this.#bodies.set(key, body);
+        }
+        return reply
+          .type('application/json')
+          .header('cache-control', 'max-age=31536000, immutable')
+          .send(body);
+      },
+    );
+
+    app.post(managementPointPaths.reports, { bodyLimit: protocolLimits.maxRequestBytes }, async (request) => {
+      const batch = parseBody(reportBatchSchema, request.body);
+      const answer = await acceptReports(this.options.db, this.options.siteCode, batch.reports, this.#now());
+      if (answer.results.some((r) => r.status === 'stored')) this.options.onReportsStored();
+      return answer;
+    });
+  }
+
+  async #servePolicy(
+    request: FastifyRequest<{ Params: { clientId: string } }>,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const { clientId } = request.params;
+    if (!clientIdPattern.test(clientId))
+      throw new InvalidRequestError('a client id is 64 lowercase hex digits');
+    const nowMs = Date.now();
+    const entry = this.policyCache.get(clientId, nowMs) ?? (await this.#build(clientId));
+    reply.header('etag', entry.etag).header('cache-control', 'no-cache');
+    if (request.headers['if-none-match'] === entry.etag) return reply.code(304).send();
+    return reply.type('application/json').send(entry.body);
+  }
+
+  async #build(clientId: string): Promise<CachedAssignments> {
+    const pending = this.#building.get(clientId);
+    if (pending !== undefined) return pending;
+    const generation = this.policyCache.generation();
+    const work = buildAssignments(
+      this.options.db,
+      { siteCode: this.options.siteCode, mpName: this.options.mpName, mpKey: this.options.mpKey },
+      clientId,
+      this.#now(),
+    )
+      .then((entry) => {
+        this.policyCache.set(clientId, entry, generation);
+        return entry;
+      })
+      .finally(() => this.#building.delete(clientId));
+    this.#building.set(clientId, work);
+    return work;
+  }
+}
+
+function etagOf(body: Buffer): string {
+  return `"${sha256Hex(body).slice(0, 32)}"`;
+}
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success)
+    throw new InvalidRequestError(`invalid request body: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+function notFound(message: string) {
+  return { error: { code: 'ERR_NOT_FOUND', message, retryable: false } };
+}

@@ -1,0 +1,49 @@
+import { verifyRegistration, type Envelope } from '../../trust/index.js';
+import type { SiteDb } from '../../site/database/site-db.js';
+import { inTransaction } from '../../site/database/site-db.js';
+import { registerClient } from '../../site/clients/client-store.js';
+import { consumeEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
+import type { RegistrationAnswer } from '../../protocol/index.js';
+import { WrongSiteError } from './mp-errors.js';
+
+export interface RegistrationPolicy {
+  siteCode: string;
+  /** Approve every client that proves possession of its key (the audit flags this). */
+  approveAutomatically: boolean;
+}
+
+/**
+ * S1: a registration is a `client-registration` signed by the key it registers (proof of
+ * possession). A valid enrolment token approves the client at once; otherwise it waits for an
+ * administrator unless the site approves automatically. Registering again never lifts a revocation.
+ */
+export async function handleRegistration(
+  db: SiteDb,
+  policy: RegistrationPolicy,
+  envelope: Envelope | string,
+  now: Date,
+): Promise<RegistrationAnswer> {
+  const verified = verifyRegistration(envelope, now);
+  const payload = verified.payload;
+  if (payload.siteCode !== policy.siteCode) {
+    throw new WrongSiteError(`this management point serves site ${policy.siteCode}, not ${payload.siteCode}`);
+  }
+  return inTransaction(db, async (trx) => {
+    let approvedBy: string | null = policy.approveAutomatically ? 'automatic approval' : null;
+    if (approvedBy === null && payload.enrolmentToken !== null) {
+      if (await consumeEnrolmentToken(trx, payload.enrolmentToken, now)) approvedBy = 'enrolment token';
+    }
+    const client = await registerClient(trx, {
+      id: verified.clientId,
+      publicKey: payload.clientKey.publicKey,
+      siteCode: payload.siteCode,
+      hostname: payload.hostname,
+      mode: payload.mode,
+      rootSource: payload.rootSource,
+      registeredAt: now,
+      state: approvedBy === null ? 'pending' : 'approved',
+      approvedBy,
+    });
+    return { clientId: client.id, state: client.state };
+  });
+}

@@ -1,0 +1,33 @@
+import { join } from 'node:path';
+
+/**
+ * The files of a site's data folder (docs/operations.md). One place names them all.
+ *
+ *   site.json                 the site's configuration (code, name, listen address, database)
+ *   steward.lock              held by the running site server
+ *   runtime.json              written by a running site server: its PID and URL
+ *   admin-credentials.json    the first administrator's password and API token (mode 0600)
+ *   keys/key-secret           random secret that encrypts the key files (unless a passphrase is used)
+ *   keys/root-N.key           root keys (central site only; may be moved offline)
+ *   keys/site.key, keys/mp.key
+ *   database/                 the embedded PGlite database
+ *   content/                  the content library
+ */
+export function siteDataLayout(dataDir: string) {
+  const keys = join(dataDir, 'keys');
+  return {
+    dataDir,
+    config: join(dataDir, 'site.json'),
+    runtime: join(dataDir, 'runtime.json'),
+    credentials: join(dataDir, 'admin-credentials.json'),
+    keysDir: keys,
+    keySecret: join(keys, 'key-secret'),
+    rootKey: (index: number) => join(keys, `root-${index}.key`),
+    siteKey: join(keys, 'site.key'),
+    mpKey: join(keys, 'mp.key'),
+    database: join(dataDir, 'database'),
+    content: join(dataDir, 'content'),
+  } as const;
+}
+
+export type SiteDataLayout = ReturnType<typeof siteDataLayout>;

@@ -1,0 +1,42 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { DataFolderError } from '../site-errors.js';
+import { writeFileAtomic } from './atomic-file.js';
+
+/** site.json: what `steward site init` decided, read by every later command. */
+export const siteConfigSchema = z.strictObject({
+  format: z.literal('steward-site/v1'),
+  code: z.string().regex(/^[A-Z0-9]{3}$/),
+  name: z.string().min(1).max(128),
+  siteType: z.enum(['central', 'primary', 'secondary']),
+  parentUrl: z.string().url().nullable(),
+  listen: z.string().min(1).max(300),
+  publicUrl: z.string().url().nullable(),
+  database: z.string().max(2000).nullable(),
+  keyProtection: z.enum(['secret-file', 'passphrase']),
+  rootKeyCount: z.number().int().min(0).max(16),
+  approval: z.enum(['manual', 'token', 'automatic']),
+  createdAt: z.string(),
+});
+
+export type SiteConfig = z.output<typeof siteConfigSchema>;
+
+export async function readSiteConfig(path: string): Promise<SiteConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new DataFolderError(`no site here: ${path} cannot be read (run "steward site init" first)`, {
+      cause,
+    });
+  }
+  const parsed = siteConfigSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new DataFolderError(`${path} is not a valid site configuration: ${parsed.error.message}`);
+  }
+  return parsed.data;
+}
+
+export async function writeSiteConfig(path: string, config: SiteConfig): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, 0o600);
+}

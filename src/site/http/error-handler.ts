@@ -1,0 +1,78 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { isStewardError } from '../../trust/index.js';
+import type { ErrorBody } from '../../protocol/index.js';
+
+/**
+ * The one place where errors become HTTP answers: a StewardError carries its status and stable
+ * code; Fastify's own refusals (body too large, malformed JSON, wrong content type) get codes of
+ * their own; anything else is a 500 whose details go to the log only.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const { status, body } = errorAnswer(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.code(status).type('application/json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send(
+        answer(
+          'ERR_NOT_FOUND',
+          `no such endpoint: ${request.method} ${request.url.split('?')[0] ?? ''}`,
+          false,
+        ),
+      );
+  });
+}
+
+const fastifyCodes: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'ERR_TOO_LARGE',
+    message: 'the request body is too large',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+    message: 'the request body must be application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    code: 'ERR_MALFORMED_REQUEST',
+    message: 'the Content-Length does not match the body',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'ERR_MALFORMED_JSON', message: 'the JSON body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    status: 400,
+    code: 'ERR_MALFORMED_JSON',
+    message: 'the body is not valid JSON',
+  },
+};
+
+export function errorAnswer(error: unknown): { status: number; body: ErrorBody } {
+  if (isStewardError(error)) {
+    return { status: error.status, body: answer(error.code, error.message, error.retryable) };
+  }
+  const fastifyError = error as Partial<FastifyError>;
+  const known = fastifyError.code === undefined ? undefined : fastifyCodes[fastifyError.code];
+  if (known !== undefined) return { status: known.status, body: answer(known.code, known.message, false) };
+  if (error instanceof SyntaxError) {
+    return { status: 400, body: answer('ERR_MALFORMED_JSON', 'the body is not valid JSON', false) };
+  }
+  if (
+    typeof fastifyError.statusCode === 'number' &&
+    fastifyError.statusCode >= 400 &&
+    fastifyError.statusCode < 500
+  ) {
+    return {
+      status: fastifyError.statusCode,
+      body: answer('ERR_MALFORMED_REQUEST', fastifyError.message ?? 'the request is malformed', false),
+    };
+  }
+  return { status: 500, body: answer('ERR_INTERNAL', 'internal error; see the site server log', true) };
+}
+
+function answer(code: string, message: string, retryable: boolean): ErrorBody {
+  return { error: { code, message, retryable } };
+}

@@ -1,0 +1,245 @@
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { registerAdminApi } from '../../admin/api/admin-api.js';
+import { JobRegistry } from '../../admin/api/jobs.js';
+import { ManagementPoint } from '../../roles/management-point/management-point.js';
+import { distributionPointRoutes } from '../../roles/distribution-point/index.js';
+import { removeImportLeftovers } from '../../site/content-library/index.js';
+import { CollectionEvaluator } from '../collections/collection-evaluator.js';
+import { evaluateCollection } from '../collections/collection-store.js';
+import { databaseLocation, openSiteDatabase, type SiteDatabaseHandle } from '../database/open.js';
+import { lockDataFolder, type DataFolderLock } from '../data-folder-lock.js';
+import { writeFileAtomic } from '../data-folder/atomic-file.js';
+import { siteDataLayout } from '../data-folder/layout.js';
+import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
+import { loadSiteKeys } from '../data-folder/site-keys.js';
+import { installErrorHandler } from '../http/error-handler.js';
+import { listenUrl, parseListen } from '../http/listen-address.js';
+import { InboxProcessor } from '../reports/inbox-processor.js';
+import { pruneInbox } from '../reports/report-inbox.js';
+import { distributionPointUrls, registerEmbeddedSiteSystems } from '../site-systems/site-systems.js';
+import { currentCertificate } from '../hierarchy/trust-store.js';
+import { protocolLimits } from '../../protocol/index.js';
+import { renewMpCertificateIfDue } from './certificate-renewal.js';
+import { loadTrustBundle } from './trust-bundle.js';
+import { stewardVersion } from '../version.js';
+
+export interface SiteServerOptions {
+  dataDir: string;
+  /** Overrides site.json's listen address (`steward site start --listen`). */
+  listen?: string;
+  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export interface RunningSite {
+  readonly url: string;
+  readonly config: SiteConfig;
+  readonly app: FastifyInstance;
+  readonly database: SiteDatabaseHandle;
+  readonly managementPoint: ManagementPoint;
+  readonly inbox: InboxProcessor;
+  readonly collections: CollectionEvaluator;
+  /** Starts processors and timers once the listener is up. */
+  startBackgroundWork(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * `steward site start`: the site server with its embedded management point, distribution point and
+ * admin API on one listener (DESIGN.md section 1). It holds the data folder's lock for its whole
+ * life, and stops cleanly: the listener closes, processors finish their batch, the database closes.
+ */
+export async function startSiteServer(options: SiteServerOptions): Promise<RunningSite> {
+  const layout = siteDataLayout(options.dataDir);
+  const config = await readSiteConfig(layout.config);
+  const lock = await lockDataFolder(options.dataDir, 'steward site start');
+  let database: SiteDatabaseHandle | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    const keys = await loadSiteKeys(config, layout);
+    database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database));
+    await removeImportLeftovers(layout.content).catch(() => undefined);
+    const listen = parseListen(options.listen ?? config.listen);
+    app = Fastify({
+      logger: { level: options.logLevel ?? 'warn' },
+      bodyLimit: protocolLimits.maxRequestBytes,
+      connectionTimeout: 60_000,
+      requestTimeout: 120_000,
+      keepAliveTimeout: 65_000,
+      routerOptions: { maxParamLength: 512 },
+      return503OnClosing: true,
+    });
+    installErrorHandler(app);
+    const port = listen.port === 0 ? await freePortOn(listen.host) : listen.port;
+    const url = config.publicUrl ?? listenUrl({ host: listen.host, port });
+    const running = await assemble({
+      app,
+      config,
+      database,
+      keys,
+      lock,
+      url,
+      layout,
+      logLevel: options.logLevel,
+    });
+    try {
+      await app.listen({ host: listen.host, port });
+    } catch (error) {
+      await running.stop();
+      throw error;
+    }
+    running.startBackgroundWork();
+    return running;
+  } catch (error) {
+    await app?.close().catch(() => undefined);
+    await database?.close().catch(() => undefined);
+    await lock.release();
+    throw error;
+  }
+}
+
+async function assemble(input: {
+  app: FastifyInstance;
+  config: SiteConfig;
+  database: SiteDatabaseHandle;
+  keys: Awaited<ReturnType<typeof loadSiteKeys>>;
+  lock: DataFolderLock;
+  url: string;
+  layout: ReturnType<typeof siteDataLayout>;
+  logLevel: SiteServerOptions['logLevel'];
+}): Promise<RunningSite> {
+  const { app, config, database, keys, lock, url, layout } = input;
+  const db = database.db;
+  const now = new Date();
+  const mpName = `${config.code}-MP1`;
+  const renewal = await renewMpCertificateIfDue(
+    db,
+    { siteCode: config.code, mpName, mpKey: keys.mp, urls: [url], rootKeys: keys.root },
+    now,
+  );
+  if (renewal === 'due-but-no-root-key') {
+    app.log.warn('the management point certificate is due for renewal but no root key is available here');
+  }
+  const mpCertificate = await currentCertificate(db, 'mp-certificate', mpName);
+  await registerEmbeddedSiteSystems(
+    db,
+    {
+      siteCode: config.code,
+      url,
+      mpName,
+      mpKeyId: keys.mp.keyId,
+      mpCertificate: mpCertificate?.envelope ?? '',
+    },
+    now,
+  );
+
+  let inbox: InboxProcessor | undefined;
+  const managementPoint = new ManagementPoint({
+    db,
+    siteCode: config.code,
+    mpName,
+    mpKey: keys.mp,
+    trustBundle: await loadTrustBundle(db, config.code, mpName),
+    approveAutomatically: config.approval === 'automatic',
+    onReportsStored: () => inbox?.wake(),
+  });
+  const collections = new CollectionEvaluator(
+    db,
+    { membershipChanged: (clientIds) => managementPoint.invalidate(clientIds) },
+    {
+      debounceMs: 500,
+      fullEvaluationMs: 15 * 60 * 1000,
+      onError: (error) => app.log.error({ err: error }, 'collection evaluation failed'),
+    },
+  );
+  inbox = new InboxProcessor(
+    database,
+    config.code,
+    { inventoryChanged: (clientIds) => collections.clientsChanged(clientIds) },
+    {
+      batchSize: 500,
+      idleMs: 250,
+      onError: (error) => app.log.error({ err: error }, 'report processing failed'),
+    },
+  );
+
+  managementPoint.register(app);
+  await app.register(distributionPointRoutes, { libraryDir: layout.content });
+  await registerAdminApi(app, {
+    db,
+    siteCode: config.code,
+    siteName: config.name,
+    siteType: config.siteType,
+    url,
+    version: stewardVersion,
+    siteKey: keys.site,
+    contentLibraryDir: layout.content,
+    approval: config.approval,
+    jobs: new JobRegistry(),
+    now: () => new Date(),
+    policyChanged: (clientIds) => managementPoint.invalidate(clientIds),
+    membershipChanged: (collectionIds, clientIds) =>
+      collections.afterMembershipChange(collectionIds, clientIds),
+    evaluateCollection: async (collectionId) => {
+      const changed = await evaluateCollection(db, collectionId, new Date());
+      await collections.afterMembershipChange([collectionId], changed);
+    },
+    contentUrls: () => distributionPointUrls(db, config.code),
+  });
+  app.get('/health', () => ({ status: 'ok', site: config.code }));
+
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
+  const inboxProcessor = inbox;
+  return {
+    startBackgroundWork: () => {
+      inboxProcessor.start();
+      collections.start();
+      pruneTimer = setInterval(() => {
+        pruneInbox(db, new Date(Date.now() - protocolLimits.reportValidityMs - 24 * 3600 * 1000)).catch(
+          (error: unknown) => app.log.error({ err: error }, 'pruning the report inbox failed'),
+        );
+      }, 3600 * 1000);
+      pruneTimer.unref();
+      void writeFileAtomic(
+        layout.runtime,
+        `${JSON.stringify({ pid: process.pid, url, startedAt: now.toISOString() })}\n`,
+      );
+    },
+    url,
+    config,
+    app,
+    database,
+    managementPoint,
+    inbox: inboxProcessor,
+    collections,
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(pruneTimer);
+        await app.close();
+        await rm(layout.runtime, { force: true });
+        await inboxProcessor.stop();
+        await collections.stop();
+        await database.close();
+        await lock.release();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** A free TCP port on the host, for `--listen HOST:0` (the URL must be known before listening). */
+async function freePortOn(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolvePort(address.port);
+        else reject(new Error('no free port'));
+      });
+    });
+  });
+}
