@@ -6,7 +6,7 @@ import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerPackageCommands } from './commands/package.js';
 import { registerSiteCommands } from './commands/site.js';
 import { registerTrustCommands } from './commands/trust.js';
-import { reportError } from './output.js';
+import { reportError } from '../protocol/command-line.js';
 
 /** `steward`: one command with subcommands (DESIGN.md section 9). */
 export function buildProgram(): Command {

@@ -4,3 +4,4 @@ export * from './management-point.js';
 export * from './paths.js';
 export * from './reports.js';
 export * from './status-ids.js';
+export * from './command-line.js';

@@ -7,11 +7,6 @@ export class DatabaseError extends StewardError {
   override readonly retryable = true;
 }
 
-export class DataFolderLockedError extends StewardError {
-  readonly code = 'ERR_DATA_FOLDER_LOCKED';
-  override readonly status = 409;
-}
-
 export class DataFolderError extends StewardError {
   readonly code = 'ERR_DATA_FOLDER';
 }

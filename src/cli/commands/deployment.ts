@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { createOutput, table } from '../output.js';
+import { createOutput, table } from '../../protocol/command-line.js';
 import { ProgressBar } from '../progress-bar.js';
-import { runCommand } from '../run-command.js';
+import { runCommand } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 
 export interface DeploymentSummary {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createOutput, table } from '../output.js';
-import { runCommand } from '../run-command.js';
+import { createOutput, table } from '../../protocol/command-line.js';
+import { runCommand } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 
 interface TrustView {

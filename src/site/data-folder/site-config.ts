@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DataFolderError } from '../site-errors.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '../../platform/atomic-file.js';
 
 /** site.json: what `steward site init` decided, read by every later command. */
 export const siteConfigSchema = z.strictObject({

@@ -13,7 +13,7 @@ import { appendAudit } from '../../admin/audit-log/index.js';
 import { createAccount, issueApiToken } from '../../admin/identity/index.js';
 import { createEnrolmentToken } from '../clients/enrolment-tokens.js';
 import { databaseLocation, openSiteDatabase, redactUrl } from '../database/open.js';
-import { writeFileAtomic } from '../data-folder/atomic-file.js';
+import { writeFileAtomic } from '../../platform/atomic-file.js';
 import { siteDataLayout } from '../data-folder/layout.js';
 import { writeSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { saveCertificate, saveRootDocument } from '../hierarchy/trust-store.js';

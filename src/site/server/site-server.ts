@@ -9,8 +9,8 @@ import { removeImportLeftovers } from '../../site/content-library/index.js';
 import { CollectionEvaluator } from '../collections/collection-evaluator.js';
 import { evaluateCollection } from '../collections/collection-store.js';
 import { databaseLocation, openSiteDatabase, type SiteDatabaseHandle } from '../database/open.js';
-import { lockDataFolder, type DataFolderLock } from '../data-folder-lock.js';
-import { writeFileAtomic } from '../data-folder/atomic-file.js';
+import { lockFolder, type DataFolderLock } from '../../platform/lock-file.js';
+import { writeFileAtomic } from '../../platform/atomic-file.js';
 import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
@@ -53,7 +53,7 @@ export interface RunningSite {
 export async function startSiteServer(options: SiteServerOptions): Promise<RunningSite> {
   const layout = siteDataLayout(options.dataDir);
   const config = await readSiteConfig(layout.config);
-  const lock = await lockDataFolder(options.dataDir, 'steward site start');
+  const lock = await lockFolder(options.dataDir, 'steward site start');
   let database: SiteDatabaseHandle | undefined;
   let app: FastifyInstance | undefined;
   try {

@@ -1,8 +1,10 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DataFolderLockedError } from './site-errors.js';
+import { StewardError } from '../trust/index.js';
 
 const LOCK_NAME = 'steward.lock';
+
+
 
 export interface DataFolderLock {
   readonly path: string;
@@ -13,7 +15,7 @@ export interface DataFolderLock {
  * Takes the data folder's lock file (DESIGN.md section 6: PGlite has no lock of its own, so two
  * openers would silently lose writes). A lock left by a process that no longer runs is taken over.
  */
-export async function lockDataFolder(dataDir: string, purpose: string): Promise<DataFolderLock> {
+export async function lockFolder(dataDir: string, purpose: string): Promise<DataFolderLock> {
   const path = join(dataDir, LOCK_NAME);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {
@@ -55,4 +57,9 @@ function processIsAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+export class DataFolderLockedError extends StewardError {
+  readonly code = 'ERR_DATA_FOLDER_LOCKED';
+  override readonly status = 409;
 }
