@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { stewardVersion } from '../site/version.js';
+import { registerAgentCommands } from '../agent/agent-commands.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerDeploymentCommands(program);
   registerClientCommands(program);
   registerTrustCommands(program);
+  registerAgentCommands(program);
   return program;
 }
 

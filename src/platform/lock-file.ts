@@ -4,8 +4,6 @@ import { StewardError } from '../trust/index.js';
 
 const LOCK_NAME = 'steward.lock';
 
-
-
 export interface DataFolderLock {
   readonly path: string;
   release(): Promise<void>;

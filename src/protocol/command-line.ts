@@ -50,7 +50,8 @@ export function reportError(error: unknown): number {
     return 1;
   }
   process.stderr.write(`error ERR_INTERNAL: ${error instanceof Error ? error.message : String(error)}\n`);
-  if (process.env['STEWARD_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  if (process.env['STEWARD_DEBUG'] === '1' && error instanceof Error)
+    process.stderr.write(`${error.stack ?? ''}\n`);
   return 1;
 }
 

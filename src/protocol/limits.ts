@@ -4,9 +4,9 @@
  */
 export const protocolLimits = {
   /** Largest request body a management point reads (a batch of reports). */
-  maxRequestBytes: 4 * 1024 * 1024,
+  maxRequestBytes: 16 * 1024 * 1024,
   /** Largest single encoded envelope in a request. */
-  maxEnvelopeBytes: 256 * 1024,
+  maxEnvelopeBytes: 4 * 1024 * 1024,
   /** Reports accepted in one POST /mp/v1/reports. */
   maxReportsPerRequest: 100,
   /** Status messages in one status report. */

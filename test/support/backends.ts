@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
 import { describe } from 'vitest';
 import { openSiteDatabase, type SiteDatabaseHandle } from '../../src/site/database/open.js';
 import { createTestDatabase, postgresSkipReason } from './postgres.js';
@@ -64,9 +65,30 @@ export async function openTestPostgres(): Promise<OpenedTestDatabase> {
     ...handle,
     discard: async () => {
       await handle.close();
+      await waitForOtherConnections(created.url);
       await created.drop();
     },
   };
+}
+
+/**
+ * pg-pool's `end()` resolves before its sockets close; dropping the database `with (force)` at that
+ * moment kills a closing connection, whose FATAL error would surface as an uncaught exception.
+ */
+async function waitForOtherConnections(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (let attempt = 0; attempt < 100; attempt += 1) {
+      const result = await client.query<{ n: string }>(
+        'select count(*) as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      if (result.rows[0]?.n === '0') return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 export const backends: readonly TestBackend[] = [

@@ -27,7 +27,8 @@ type SummaryColumn = 'received' | 'downloading' | 'running' | 'succeeded' | 'fai
 /**
  * Stores status messages and keeps each deployment's summary current as they arrive (DESIGN.md
  * section 5): every client counts in exactly one state column, moved by the newest message.
- * Messages that arrive out of order (a resend of an older one) are stored but move nothing back.
+ * Messages that arrive out of order (a resend of an older one) are stored but move nothing back;
+ * a message id stored before is the same message and moves nothing again.
  */
 export async function applyStatusMessages(
   db: SiteDb,
@@ -36,8 +37,10 @@ export async function applyStatusMessages(
   receivedAt: Date,
 ): Promise<void> {
   if (incoming.length === 0) return;
-  for (const chunk of chunks(incoming, 500)) {
-    await db
+  const unique = [...new Map(incoming.map((item) => [item.messageId, item] as const)).values()];
+  const fresh = new Set<string>();
+  for (const chunk of chunks(unique, 500)) {
+    const inserted = await db
       .insertInto('status_messages')
       .values(
         chunk.map((item) => {
@@ -58,9 +61,15 @@ export async function applyStatusMessages(
         }),
       )
       .onConflict((oc) => oc.column('message_id').doNothing())
+      .returning('message_id')
       .execute();
+    for (const row of inserted) fresh.add(row.message_id);
   }
-  await moveDeploymentStates(db, incoming, receivedAt);
+  await moveDeploymentStates(
+    db,
+    unique.filter((item) => fresh.has(item.messageId)),
+    receivedAt,
+  );
 }
 
 async function moveDeploymentStates(
@@ -74,7 +83,7 @@ async function moveDeploymentStates(
       (m): m is { item: IncomingStatus; state: DeploymentState } =>
         m.state !== null && m.item.message.deploymentId !== null,
     )
-    .sort((a, b) => a.item.message.occurredAt.localeCompare(b.item.message.occurredAt));
+    .sort((a, b) => Date.parse(a.item.message.occurredAt) - Date.parse(b.item.message.occurredAt));
   if (moves.length === 0) return;
 
   const deploymentIds = [...new Set(moves.map((m) => m.item.message.deploymentId ?? ''))];
@@ -87,7 +96,8 @@ async function moveDeploymentStates(
   if (relevant.length === 0) return;
 
   const key = (deploymentId: string, clientId: string) => `${deploymentId}\u0000${clientId}`;
-  const current = new Map<string, { state: ClientDeploymentState; at: string }>();
+  // Times compare as instants: `10:00:05Z` is before `10:00:05.500Z`, whatever the text says.
+  const current = new Map<string, { state: ClientDeploymentState; at: number }>();
   for (const ids of chunks(
     deploymentIds.filter((id) => known.has(id)),
     100,
@@ -102,7 +112,7 @@ async function moveDeploymentStates(
     for (const row of rows) {
       current.set(key(row.deployment_id, row.client_id), {
         state: row.state,
-        at: new Date(row.updated_at).toISOString(),
+        at: new Date(row.updated_at).getTime(),
       });
     }
   }
@@ -121,11 +131,12 @@ async function moveDeploymentStates(
     const deploymentId = item.message.deploymentId ?? '';
     const k = key(deploymentId, item.clientId);
     const before = current.get(k);
-    if (before !== undefined && before.at > item.message.occurredAt) continue;
+    const occurredAt = Date.parse(item.message.occurredAt);
+    if (before !== undefined && before.at > occurredAt) continue;
     if (before !== undefined && before.state !== 'targeted')
       bump(deploymentId, summaryColumn[before.state], -1);
     bump(deploymentId, summaryColumn[state], 1);
-    current.set(k, { state, at: item.message.occurredAt });
+    current.set(k, { state, at: occurredAt });
     finalStates.set(k, { deploymentId, clientId: item.clientId, state, item });
   }
 

@@ -262,6 +262,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       begin raise exception 'the audit log is append-only'; end $$`,
     `create trigger audit_log_no_update before update or delete on audit_log
       for each row execute function audit_log_append_only()`,
+    `create trigger audit_log_no_truncate before truncate on audit_log
+      for each statement execute function audit_log_append_only()`,
   ];
   for (const statement of statements) {
     await sql.raw(statement).execute(db);

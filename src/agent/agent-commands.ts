@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { createOutput, runCommand, UsageError } from '../protocol/command-line.js';
+import { lockFolder } from '../platform/lock-file.js';
+import { AgentEngine } from './agent-engine.js';
+import { enrollAgent } from './enroll.js';
+
+/**
+ * `steward agent enroll` and `steward agent run` (DESIGN.md section 9). Registered both by the
+ * full `steward` command and by the single-file agent build.
+ */
+export function registerAgentCommands(program: Command): void {
+  const agent = program.command('agent').description("the managed machine's agent");
+
+  agent
+    .command('enroll')
+    .description(
+      'create the client key, obtain and check the root (C1) and MP certificate (C2), and register (S1)',
+    )
+    .requiredOption('--data <dir>', "the agent's data folder")
+    .option('--mp <url>', 'the management point URL')
+    .option('--root-key <fingerprint>', 'the root key fingerprint to pin (sha256:...)')
+    .option('--mode <mode>', 'secure or trust-on-first-use', 'secure')
+    .option('--token <token>', 'an enrolment token from the site (approves the client at once)')
+    .option('--hostname <name>', "the name to register (default: this machine's host name)")
+    .option('--json', 'print one JSON document')
+    .action(
+      (options: {
+        data: string;
+        mp?: string;
+        rootKey?: string;
+        mode: string;
+        token?: string;
+        hostname?: string;
+        json?: boolean;
+      }) =>
+        runCommand(async () => {
+          const out = createOutput(options.json === true);
+          if (options.mp === undefined)
+            throw new UsageError(
+              'give --mp URL (locating by SLP, DNS or directory is configured with --mp for now)',
+            );
+          if (options.mode !== 'secure' && options.mode !== 'trust-on-first-use') {
+            throw new UsageError('--mode is secure or trust-on-first-use');
+          }
+          const result = await enrollAgent({
+            dataDir: resolve(options.data),
+            mpUrl: options.mp,
+            rootPin: options.rootKey ?? null,
+            mode: options.mode,
+            token: options.token ?? null,
+            ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+            passphrase: (process.env['STEWARD_KEY_PASSPHRASE'] ?? '') !== '',
+            now: new Date(),
+          });
+          out.result(result, () => {
+            out.line(`Enrolled at site ${result.siteCode} as client ${result.clientId}`);
+            out.line(
+              `  state: ${result.state}${result.state === 'pending' ? ' (an administrator must approve it: steward client approve)' : ''}`,
+            );
+            out.line(
+              `  root: ${result.rootFingerprint} version ${result.rootVersion} (${result.rootSource})`,
+            );
+          });
+        }),
+    );
+
+  agent
+    .command('run')
+    .description('run the agent until SIGTERM (or one cycle with --once)')
+    .requiredOption('--data <dir>', "the agent's data folder")
+    .option('--once', 'one full cycle (policy, content, run, report), then exit')
+    .option('--poll-interval <seconds>', 'seconds between policy polls', '60')
+    .option('--heartbeat-interval <seconds>', 'seconds between heartbeats', '3600')
+    .option('--inventory-interval <seconds>', 'seconds between inventory checks', '14400')
+    .option('--cache-size <mib>', 'content cache limit in MiB', '2048')
+    .option('--json', 'print one JSON document per cycle with --once')
+    .action(
+      (options: {
+        data: string;
+        once?: boolean;
+        pollInterval: string;
+        heartbeatInterval: string;
+        inventoryInterval: string;
+        cacheSize: string;
+        json?: boolean;
+      }) =>
+        runCommand(async () => {
+          const out = createOutput(options.json === true);
+          const dataDir = resolve(options.data);
+          const lock = await lockFolder(dataDir, 'steward agent run');
+          try {
+            const engine = await AgentEngine.open(dataDir, {
+              pollIntervalMs: seconds(options.pollInterval, 'poll interval') * 1000,
+              heartbeatIntervalMs: seconds(options.heartbeatInterval, 'heartbeat interval') * 1000,
+              inventoryIntervalMs: seconds(options.inventoryInterval, 'inventory interval') * 1000,
+              cacheMaxBytes: seconds(options.cacheSize, 'cache size') * 1024 * 1024,
+              log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+            });
+            if (options.once === true) {
+              const result = await engine.cycle();
+              out.result(result, () =>
+                out.line(
+                  `cycle done: ${result.assignments} deployments, ${result.reportsSent} reports sent, ${result.reportsQueued} queued`,
+                ),
+              );
+              if (result.errors.length > 0 && result.managementPoint === null) process.exitCode = 1;
+              return;
+            }
+            const controller = new AbortController();
+            const stop = () => controller.abort();
+            process.once('SIGTERM', stop);
+            process.once('SIGINT', stop);
+            await engine.run(controller.signal);
+          } finally {
+            await lock.release();
+          }
+        }),
+    );
+}
+
+function seconds(text: string, what: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`the ${what} must be a positive number`);
+  return value;
+}

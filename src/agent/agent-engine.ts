@@ -1,0 +1,363 @@
+import { z } from 'zod';
+import type { StatusName } from '../protocol/index.js';
+import {
+  acceptAssignments,
+  acceptPolicyBody,
+  isStewardError,
+  sha256Hex,
+  type PolicyBodyPayload,
+  type SigningKey,
+} from '../trust/index.js';
+import { ManagementPointUnreachableError } from './agent-errors.js';
+import { ContentCache } from './content/content-cache.js';
+import { describe, processDeployment, settleInterruptedRuns } from './deployments/deployment-processor.js';
+import { loadClientKey } from './identity/client-identity.js';
+import { hostAddresses, hostDomain, hostName } from './identity/host-facts.js';
+import { collectInventory, type InventorySnapshot } from './inventory/collect-inventory.js';
+import { inventoryReport } from './inventory/inventory-delta.js';
+import { ReportQueue } from './reports/report-queue.js';
+import { flushReports } from './reports/report-sender.js';
+import { statusReport } from './reports/status-report.js';
+import { agentLayout, type AgentLayout } from './state/agent-layout.js';
+import { readAgentConfig, type AgentConfig } from './state/agent-config.js';
+import { readState, writeState } from './state/json-state.js';
+import { applyTrustBundle, readTrustState, writeTrustState, type TrustView } from './trust/agent-trust.js';
+import { ManagementPointClient } from './transport/management-point-client.js';
+import { stewardAgentVersion } from './agent-version.js';
+
+export interface AgentOptions {
+  pollIntervalMs: number;
+  heartbeatIntervalMs: number;
+  inventoryIntervalMs: number;
+  cacheMaxBytes: number;
+  log: (line: string) => void;
+}
+
+const policyStateSchema = z.strictObject({
+  lastSequence: z.number().int().nullable(),
+  lastHash: z.string().nullable(),
+  etag: z.string().nullable(),
+  lastHeartbeatAt: z.number().nullable(),
+  lastInventoryAt: z.number().nullable(),
+  fullInventoryRequested: z.boolean(),
+});
+type PolicyState = z.output<typeof policyStateSchema>;
+
+export interface CycleResult {
+  managementPoint: string | null;
+  assignments: number;
+  reportsSent: number;
+  reportsQueued: number;
+  errors: string[];
+}
+
+/**
+ * The agent (DESIGN.md sections 2, 3, 5): each cycle checks trust (C1, C2), polls policy with its
+ * ETag (C3), verifies bodies (C4), acts on deployments (C5 and the program), sends heartbeat and
+ * inventory when due, and flushes the durable report queue.
+ */
+export class AgentEngine {
+  #view: TrustView | undefined;
+  #trustEtag: string | null = null;
+  #bodies = new Map<string, PolicyBodyPayload>();
+  #mpIndex = 0;
+
+  private constructor(
+    readonly layout: AgentLayout,
+    readonly config: AgentConfig,
+    private readonly key: SigningKey,
+    private readonly queue: ReportQueue,
+    private readonly cache: ContentCache,
+    private readonly options: AgentOptions,
+  ) {}
+
+  static async open(dataDir: string, options: AgentOptions): Promise<AgentEngine> {
+    const layout = agentLayout(dataDir);
+    const config = await readAgentConfig(layout.config);
+    const key = await loadClientKey(layout, config.keyProtection);
+    const queue = new ReportQueue(layout.queue, layout.rejected, layout.counters, {
+      clientId: config.clientId,
+      siteCode: config.siteCode,
+      key,
+    });
+    const engine = new AgentEngine(
+      layout,
+      config,
+      key,
+      queue,
+      new ContentCache(layout.cache, options.cacheMaxBytes),
+      options,
+    );
+    await settleInterruptedRuns(layout.runs, async (deploymentId, policyVersion) => {
+      await queue.enqueue(
+        'status',
+        statusReport('program-failed', { deploymentId, policyVersion }, new Date(), [
+          'interrupted: the agent stopped while the program ran',
+        ]),
+        new Date(),
+      );
+    });
+    return engine;
+  }
+
+  /** One full cycle: trust, policy, content, run, report. */
+  async cycle(signal?: AbortSignal): Promise<CycleResult> {
+    const errors: string[] = [];
+    const now = new Date();
+    const state = (await readState(this.layout.policy, policyStateSchema)) ?? initialPolicyState();
+    let client: ManagementPointClient | null = null;
+    let assignments = 0;
+    try {
+      client = await this.#connect(now);
+      await this.#discovery(state, now);
+      const bodies = await this.#policy(client, state, now);
+      assignments = bodies.length;
+      const inUse = new Set(bodies.map((b) => `${b.package.packageId}/${b.package.version}`));
+      for (const body of bodies) {
+        if (signal?.aborted === true) break;
+        await processDeployment(
+          body,
+          {
+            runsPath: this.layout.runs,
+            cache: this.cache,
+            siteKeys: this.#view?.siteKeys ?? new Map(),
+            inUse,
+            report: (name, b, strings, extra) => this.#report(name, b, strings, extra),
+            log: this.options.log,
+            ...(signal === undefined ? {} : { signal }),
+          },
+          new Date(),
+        );
+      }
+    } catch (error) {
+      errors.push(describe(error));
+      this.options.log(describe(error));
+    }
+    let reportsSent = 0;
+    if (client !== null) {
+      const outcome = await flushReports(this.queue, client, this.options.log);
+      reportsSent = outcome.sent;
+      if (outcome.fullInventoryRequested) state.fullInventoryRequested = true;
+    }
+    await writeState(this.layout.policy, state);
+    return {
+      managementPoint: client?.baseUrl ?? null,
+      assignments,
+      reportsSent,
+      reportsQueued: await this.queue.count(),
+      errors,
+    };
+  }
+
+  /** Runs cycles until the signal aborts, sleeping the poll interval with ±20% jitter in between. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.cycle(signal);
+      const jitter = 0.8 + Math.random() * 0.4;
+      await sleep(this.options.pollIntervalMs * jitter, signal);
+    }
+  }
+
+  /** Finds a reachable management point (in configured order, failing over) and checks trust. */
+  async #connect(now: Date): Promise<ManagementPointClient> {
+    const urls = this.config.managementPoints;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < urls.length; attempt += 1) {
+      const url = urls[(this.#mpIndex + attempt) % urls.length] ?? '';
+      const client = new ManagementPointClient(url);
+      try {
+        await this.#refreshTrust(client, now);
+        this.#mpIndex = (this.#mpIndex + attempt) % urls.length;
+        return client;
+      } catch (error) {
+        lastError = error;
+        if (!(error instanceof ManagementPointUnreachableError)) throw error;
+      }
+    }
+    throw lastError ?? new ManagementPointUnreachableError('no management point is configured');
+  }
+
+  async #refreshTrust(client: ManagementPointClient, now: Date): Promise<void> {
+    const offered = await client.trust(this.#view === undefined ? null : this.#trustEtag);
+    if (offered === 'unchanged') return;
+    const held = await readTrustState(this.layout.trust);
+    if (held === undefined) throw new Error('the trust state is missing; enrol again');
+    try {
+      const applied = applyTrustBundle(held, offered.bundle, this.config.siteCode, now);
+      this.#view = applied.view;
+      this.#trustEtag = offered.etag;
+      if (applied.chain.length !== held.chain.length)
+        await writeTrustState(this.layout.trust, { ...held, chain: applied.chain });
+      if (applied.rotatedFrom !== null) {
+        await this.#report('root-rotated', null, [
+          String(applied.rotatedFrom),
+          String(applied.view.root.version),
+        ]);
+      }
+    } catch (error) {
+      const name: StatusName = isRootError(error) ? 'root-refused' : 'mp-certificate-refused';
+      await this.#report(name, null, [describe(error)]);
+      throw error;
+    }
+  }
+
+  async #policy(client: ManagementPointClient, state: PolicyState, now: Date): Promise<PolicyBodyPayload[]> {
+    const view = this.#view;
+    if (view === undefined) return [];
+    const answer = await client.policy(this.config.clientId, state.etag);
+    let envelope: string;
+    if (answer === 'unchanged') {
+      const cached = await this.#cachedAssignments();
+      if (cached === undefined) {
+        state.etag = null;
+        return this.#policy(client, state, now);
+      }
+      envelope = cached;
+    } else {
+      envelope = answer.envelope;
+    }
+    let accepted;
+    try {
+      // C3: signed by the certified MP of this site, addressed to this client, not older, not expired.
+      accepted = acceptAssignments(envelope, {
+        mpKey: view.mpKey,
+        clientId: this.config.clientId,
+        siteCode: this.config.siteCode,
+        lastSequence: state.lastSequence,
+        now,
+      });
+      const hash = sha256Hex(envelope);
+      if (
+        accepted.payload.sequence === state.lastSequence &&
+        state.lastHash !== null &&
+        state.lastHash !== hash &&
+        answer !== 'unchanged'
+      ) {
+        // Same sequence, different list: the sequence did not move with the content.
+        await this.#report('assignments-refused', null, ['same sequence with different content']);
+        return [];
+      }
+      state.lastSequence = accepted.payload.sequence;
+      state.lastHash = hash;
+      if (answer !== 'unchanged') {
+        state.etag = answer.etag;
+        await writeState(`${this.layout.policy}.assignments`, { envelope });
+      }
+    } catch (error) {
+      await this.#report('assignments-refused', null, [describe(error)]);
+      throw error;
+    }
+    const bodies: PolicyBodyPayload[] = [];
+    for (const assignment of accepted.payload.assignments) {
+      let body = this.#bodies.get(assignment.hash);
+      if (body === undefined) {
+        try {
+          const encoded = await client.policyBody(assignment.policyId, assignment.version);
+          // C4: signed by a certified site key and equal to the hash in the assignment list.
+          body = acceptPolicyBody(encoded, {
+            siteKeys: view.siteKeys,
+            expectedHash: assignment.hash,
+            now,
+          }).payload;
+          this.#bodies.set(assignment.hash, body);
+        } catch (error) {
+          await this.#report('policy-body-refused', null, [assignment.policyId, describe(error)]);
+          continue;
+        }
+      }
+      bodies.push(body);
+    }
+    return bodies;
+  }
+
+  async #cachedAssignments(): Promise<string | undefined> {
+    return (await readState(`${this.layout.policy}.assignments`, z.strictObject({ envelope: z.string() })))
+      ?.envelope;
+  }
+
+  async #discovery(state: PolicyState, now: Date): Promise<void> {
+    const nowMs = now.getTime();
+    if (state.lastHeartbeatAt === null || nowMs - state.lastHeartbeatAt >= this.options.heartbeatIntervalMs) {
+      await this.queue.enqueue(
+        'heartbeat',
+        {
+          hostname: hostName(),
+          domain: hostDomain(),
+          addresses: hostAddresses(),
+          agentVersion: stewardAgentVersion,
+          platform: `${process.platform}-${process.arch}`,
+          uptimeSeconds: Math.round(process.uptime()),
+        },
+        now,
+      );
+      state.lastHeartbeatAt = nowMs;
+    }
+    if (
+      state.lastInventoryAt === null ||
+      state.fullInventoryRequested ||
+      nowMs - state.lastInventoryAt >= this.options.inventoryIntervalMs
+    ) {
+      const previous = await readState(this.layout.inventory, inventorySnapshotSchema);
+      const current = await collectInventory();
+      const body = inventoryReport(previous, current, state.fullInventoryRequested);
+      if (body !== null) {
+        await this.queue.enqueue('inventory', body, now);
+        await writeState(this.layout.inventory, current);
+      }
+      state.lastInventoryAt = nowMs;
+      state.fullInventoryRequested = false;
+    }
+  }
+
+  async #report(
+    name: StatusName,
+    body: PolicyBodyPayload | null,
+    insertionStrings: string[] = [],
+    extra: { exitCode?: number | null; outputTail?: string | null } = {},
+  ): Promise<void> {
+    const deployment =
+      body === null ? null : { deploymentId: body.deploymentId, policyVersion: body.version };
+    await this.queue.enqueue(
+      'status',
+      statusReport(name, deployment, new Date(), insertionStrings, extra),
+      new Date(),
+    );
+  }
+}
+
+const inventorySnapshotSchema: z.ZodType<InventorySnapshot> = z.object({
+  facts: z.record(z.string(), z.union([z.string(), z.number()])),
+  software: z.array(
+    z.object({ name: z.string(), version: z.string(), arch: z.string(), source: z.string() }),
+  ),
+});
+
+function initialPolicyState(): PolicyState {
+  return {
+    lastSequence: null,
+    lastHash: null,
+    etag: null,
+    lastHeartbeatAt: null,
+    lastInventoryAt: null,
+    fullInventoryRequested: false,
+  };
+}
+
+function isRootError(error: unknown): boolean {
+  return (
+    isStewardError(error) &&
+    ['ERR_ROTATION_CHAIN', 'ERR_ROOT_PIN_MISMATCH', 'ERR_THRESHOLD_NOT_MET'].includes(error.code)
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,197 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { distributionPointPaths } from '../../protocol/index.js';
+import {
+  acceptContentManifest,
+  createContentVerifier,
+  HashMismatchError,
+  type ContentManifestPayload,
+  type PolicyBodyPayload,
+  type VerifyingKey,
+} from '../../trust/index.js';
+import { CacheFullError, DownloadError } from '../agent-errors.js';
+import { boundedFetch } from '../transport/bounded-fetch.js';
+import type { ContentCache } from './content-cache.js';
+
+export interface DownloadProgress {
+  onStart(): void;
+}
+
+/**
+ * Fetches a deployment's content into the cache and verifies it (C5): the manifest must be signed
+ * by a certified site key and equal the hash in the policy body; sizes are checked before any
+ * download; every file is hashed while it streams and the stream is cut the moment it passes the
+ * declared size; any mismatch deletes the download. An interrupted file resumes with a Range
+ * request after its partial bytes are hashed again.
+ */
+export async function downloadContent(
+  body: PolicyBodyPayload,
+  context: {
+    siteKeys: ReadonlyMap<string, VerifyingKey>;
+    cache: ContentCache;
+    inUse: ReadonlySet<string>;
+    now: Date;
+  },
+  progress: DownloadProgress,
+): Promise<{ dir: string; manifest: ContentManifestPayload; downloaded: boolean }> {
+  const { packageId, version, manifestHash } = body.package;
+  const { cache } = context;
+  const filesDir = cache.filesDir(packageId, version);
+  const manifest = await fetchManifest(body, context);
+  if (await cache.isComplete(packageId, version, manifestHash)) {
+    await cache.touch(packageId, version);
+    return { dir: filesDir, manifest, downloaded: false };
+  }
+  if (!(await cache.makeRoom(manifest.totalSize, context.inUse))) {
+    throw new CacheFullError(
+      `package ${packageId} ${version} needs ${manifest.totalSize} bytes; the cache holds at most ${cache.maxBytes}`,
+    );
+  }
+  progress.onStart();
+  const partialDir = cache.partialDir(packageId, version);
+  try {
+    for (const file of manifest.files) {
+      const target = cache.filePath(filesDir, file.path);
+      if (await alreadyVerified(target, file)) continue;
+      const partial = cache.filePath(partialDir, file.path);
+      await downloadFile(body.contentUrls, packageId, version, file, partial);
+      await mkdir(dirname(target), { recursive: true });
+      await rename(partial, target);
+    }
+    await cache.markComplete(packageId, version, manifestHash);
+  } catch (error) {
+    if (error instanceof HashMismatchError || (error as { code?: string }).code === 'ERR_CONTENT_SIZE') {
+      await cache.remove(packageId, version);
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC') {
+      await rm(partialDir, { recursive: true, force: true });
+      throw new CacheFullError('the disk holding the content cache is full', { cause: error });
+    }
+    throw error;
+  }
+  return { dir: filesDir, manifest, downloaded: true };
+}
+
+async function fetchManifest(
+  body: PolicyBodyPayload,
+  context: { siteKeys: ReadonlyMap<string, VerifyingKey>; now: Date },
+): Promise<ContentManifestPayload> {
+  let lastError: unknown = new DownloadError('the policy names no distribution point');
+  for (const base of body.contentUrls) {
+    try {
+      const response = await boundedFetch(
+        `${trim(base)}${distributionPointPaths.manifest(body.package.packageId, body.package.version)}`,
+        {
+          maxBytes: 16 * 1024 * 1024,
+          timeoutMs: 30_000,
+        },
+      );
+      return acceptContentManifest(response.body.toString('utf8'), {
+        siteKeys: context.siteKeys,
+        expectedHash: body.package.manifestHash,
+        packageId: body.package.packageId,
+        packageVersion: body.package.version,
+        now: context.now,
+      }).payload;
+    } catch (error) {
+      if (
+        (error as { code?: string }).code?.startsWith('ERR_MP_UNREACHABLE') !== true &&
+        !(error instanceof DownloadError)
+      ) {
+        throw error;
+      }
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/** A file already in place (from an earlier, interrupted download) is re-hashed, never trusted. */
+async function alreadyVerified(path: string, file: { size: number; sha256: string }): Promise<boolean> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.size !== file.size) return false;
+  const verifier = createContentVerifier(file);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }))
+    verifier.update(chunk as Buffer);
+  try {
+    verifier.finish();
+    return true;
+  } catch {
+    await rm(path, { force: true });
+    return false;
+  }
+}
+
+async function downloadFile(
+  contentUrls: readonly string[],
+  packageId: string,
+  version: string,
+  file: { path: string; size: number; sha256: string },
+  partial: string,
+): Promise<void> {
+  await mkdir(dirname(partial), { recursive: true });
+  const verifier = createContentVerifier(file);
+  let offset = 0;
+  const existing = await stat(partial).catch(() => undefined);
+  if (existing !== undefined && existing.size <= file.size) {
+    for await (const chunk of createReadStream(partial, { highWaterMark: 1024 * 1024 }))
+      verifier.update(chunk as Buffer);
+    offset = existing.size;
+  } else if (existing !== undefined) {
+    await rm(partial, { force: true });
+  }
+  if (offset < file.size) {
+    const base = contentUrls[0];
+    if (base === undefined) throw new DownloadError('the policy names no distribution point');
+    const url = `${trim(base)}${distributionPointPaths.file(packageId, version, file.path)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+        signal: AbortSignal.timeout(30 * 60_000),
+        redirect: 'error',
+      });
+    } catch (cause) {
+      throw new DownloadError(`${url}: ${(cause as Error).message}`, { cause });
+    }
+    if (response.status === 200 && offset > 0) {
+      // The server ignored the range: start the file again.
+      await response.body?.cancel();
+      await rm(partial, { force: true });
+      return downloadFile(contentUrls, packageId, version, file, partial);
+    }
+    if (response.status !== 200 && response.status !== 206) {
+      await response.body?.cancel();
+      throw new DownloadError(`${url} answered HTTP ${response.status}`);
+    }
+    const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600 });
+    try {
+      if (response.body !== null) {
+        for await (const chunk of response.body) {
+          verifier.update(chunk); // throws ERR_CONTENT_SIZE the moment the stream passes the declared size
+          if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+        }
+      }
+    } catch (error) {
+      await new Promise<void>((resolve) => out.end(() => resolve()));
+      if ((error as { code?: string }).code === 'ERR_CONTENT_SIZE') await rm(partial, { force: true });
+      throw error instanceof Error && 'code' in error
+        ? error
+        : new DownloadError(`${url}: ${String(error)}`, { cause: error });
+    }
+    await new Promise<void>((resolve, reject) => {
+      out.end((error?: Error | null) => (error ? reject(error) : resolve()));
+    });
+  }
+  try {
+    verifier.finish();
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+function trim(url: string): string {
+  return url.replace(/\/+$/, '');
+}
