@@ -118,6 +118,7 @@ export class AgentEngine {
         await processDeployment(
           body,
           {
+            agentDir: this.layout.dataDir,
             runsPath: this.layout.runs,
             cache: this.cache,
             siteKeys: this.#view?.siteKeys ?? new Map(),

@@ -3,6 +3,7 @@ import { stewardVersion } from '../site/version.js';
 import { registerAgentCommands } from '../agent/agent-commands.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerCollectionCommands } from './commands/collection.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerPackageCommands } from './commands/package.js';
 import { registerSiteCommands } from './commands/site.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerTrustCommands(program);
   registerAgentCommands(program);
+  registerDemoCommand(program);
   return program;
 }
 

@@ -70,6 +70,11 @@ export type { ContentManifestPayload } from './documents/content-manifest.js';
 export type { ClientRegistrationPayload } from './documents/client-registration.js';
 export type { ClientReportPayload } from './documents/client-report.js';
 export type { SiteMessagePayload } from './documents/site-message.js';
+export {
+  maxLocatorAnswerValidityMs,
+  maxLocatorManagementPoints,
+  type LocatorAnswerPayload,
+} from './documents/locator-answer.js';
 
 export { createRootDocument, type TrustedRoot, type RootFields } from './root.js';
 export {
@@ -98,4 +103,25 @@ export {
   type ContentManifestContext,
 } from './client-checks.js';
 export { createContentVerifier, type ContentVerifier } from './content-verifier.js';
+export {
+  acceptLocatorAnswer,
+  certifiedSiteKeys,
+  type CertifiedSiteKey,
+  type LocatorAnswerContext,
+} from './locator-checks.js';
+export {
+  parseIpAddress,
+  formatIpAddress,
+  readNetworkBoundary,
+  isCanonicalBoundary,
+  boundaryContains,
+  boundariesOverlap,
+  boundarySize,
+  maxAddressTextLength,
+  maxBoundaryTextLength,
+  type IpFamily,
+  type IpAddressValue,
+  type NetworkBoundary,
+  type BoundaryReading,
+} from './network-boundary.js';
 export { verifyRegistration, verifyClientReport, type VerifiedRegistration } from './site-checks.js';

@@ -7,6 +7,8 @@ import { runProgram } from '../runner/program-runner.js';
 import { mayRun, readRunRecords, writeRunRecords, type RunRecords } from '../runner/run-records.js';
 
 export interface DeploymentContext {
+  /** The agent's data folder, given to programs as STEWARD_AGENT_DIR. */
+  agentDir: string;
   runsPath: string;
   cache: ContentCache;
   siteKeys: ReadonlyMap<string, VerifyingKey>;
@@ -71,11 +73,10 @@ export async function processDeployment(
 
   await startRecord(context.runsPath, records, body, now);
   await context.report('program-started', body, [body.program.commandLine]);
-  const result = await runProgram(
-    body.program,
-    packageDir,
-    context.signal === undefined ? {} : { signal: context.signal },
-  );
+  const result = await runProgram(body.program, packageDir, {
+    agentDir: context.agentDir,
+    ...(context.signal === undefined ? {} : { signal: context.signal }),
+  });
   const finished = await readRunRecords(context.runsPath);
   const record = finished.records[key];
   if (record !== undefined) {

@@ -20,7 +20,7 @@ export interface ProgramResult {
 export async function runProgram(
   program: PolicyBodyPayload['program'],
   packageDir: string,
-  options: { onStarted?: (pid: number) => void; signal?: AbortSignal } = {},
+  options: { onStarted?: (pid: number) => void; signal?: AbortSignal; agentDir?: string } = {},
 ): Promise<ProgramResult> {
   const started = Date.now();
   const cwd = resolve(packageDir, program.workingDirectory);
@@ -42,6 +42,7 @@ export async function runProgram(
         HOME: process.env['HOME'] ?? '/',
         LANG: 'C.UTF-8',
         STEWARD_PACKAGE_DIR: packageDir,
+        ...(options.agentDir === undefined ? {} : { STEWARD_AGENT_DIR: options.agentDir }),
         ...program.environment,
       },
       detached: true,

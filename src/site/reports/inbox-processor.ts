@@ -4,7 +4,7 @@ import { inTransaction } from '../database/site-db.js';
 import { applyHeartbeat, applyInventory } from '../inventory/inventory-store.js';
 import { applyStatusMessages, type IncomingStatus } from '../status/status-store.js';
 import { markProcessed, unprocessedReports } from './report-inbox.js';
-import { typedReportBody } from './report-bodies.js';
+import { typedReportBody, type TypedReport } from './report-bodies.js';
 
 export interface InboxProcessorEvents {
   /** Inventory or discovery of these clients changed: collection rules may now match differently. */
@@ -92,8 +92,21 @@ export class InboxProcessor {
       const reports = await unprocessedReports(trx, this.options.batchSize);
       const statuses: IncomingStatus[] = [];
       for (const report of reports) {
-        const payload = parsePayload('client-report', envelopePayloadBytes(parseEnvelope(report.envelope)));
-        const typed = typedReportBody(payload);
+        let typed: TypedReport;
+        try {
+          typed = typedReportBody(
+            parsePayload('client-report', envelopePayloadBytes(parseEnvelope(report.envelope))),
+          );
+        } catch (error) {
+          // A stored report that no longer reads (it was verified when it arrived) must not block
+          // every report behind it: it is logged and marked processed with its batch.
+          this.options.onError(
+            new Error(`report ${report.messageId} of client ${report.clientId} cannot be read; skipped`, {
+              cause: error,
+            }),
+          );
+          continue;
+        }
         if (typed.type === 'heartbeat') {
           await applyHeartbeat(trx, report.clientId, typed.body, report.receivedAt);
           changed.add(report.clientId);

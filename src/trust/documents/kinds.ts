@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { clientRegistrationSchema } from './client-registration.js';
 import { clientReportSchema } from './client-report.js';
 import { contentManifestSchema } from './content-manifest.js';
+import { locatorAnswerSchema } from './locator-answer.js';
 import { mpCertificateSchema } from './mp-certificate.js';
 import { policyAssignmentsSchema } from './policy-assignments.js';
 import { policyBodySchema } from './policy-body.js';
@@ -24,6 +25,7 @@ export const documentSchemas = {
   'client-registration': clientRegistrationSchema,
   'client-report': clientReportSchema,
   'site-message': siteMessageSchema,
+  'locator-answer': locatorAnswerSchema,
 } as const;
 
 export type DocumentKind = keyof typeof documentSchemas;
@@ -65,4 +67,5 @@ export const defaultMaxEnvelopeBytes: Readonly<Record<DocumentKind, number>> = {
   'client-registration': mebibyte,
   'client-report': 4 * mebibyte,
   'site-message': 16 * mebibyte,
+  'locator-answer': mebibyte,
 };
