@@ -162,7 +162,7 @@ export class AgentEngine {
   /** Finds a reachable management point (in configured order, failing over) and checks trust. */
   async #connect(now: Date): Promise<ManagementPointClient> {
     const urls = this.config.managementPoints;
-    let lastError: unknown;
+    let lastError: unknown = undefined;
     for (let attempt = 0; attempt < urls.length; attempt += 1) {
       const url = urls[(this.#mpIndex + attempt) % urls.length] ?? '';
       const client = new ManagementPointClient(url);
@@ -175,7 +175,9 @@ export class AgentEngine {
         if (!(error instanceof ManagementPointUnreachableError)) throw error;
       }
     }
-    throw lastError ?? new ManagementPointUnreachableError('no management point is configured');
+    throw lastError instanceof Error
+      ? lastError
+      : new ManagementPointUnreachableError('no management point is configured');
   }
 
   async #refreshTrust(client: ManagementPointClient, now: Date): Promise<void> {

@@ -17,7 +17,7 @@ export const heartbeatBodySchema = z.strictObject({
   uptimeSeconds: z.number().int().min(0),
 });
 
-const factValue = z.union([text(1024), z.number().finite()]);
+const factValue = z.union([text(1024), z.number()]);
 const softwareItem = z.strictObject({
   name: text(255).min(1),
   version: text(255),

@@ -14,7 +14,7 @@ import { createTestDatabase, postgresSkipReason } from './postgres.js';
  */
 export interface TestBackend {
   readonly name: 'pglite' | 'postgres';
-  open(): Promise<OpenedTestDatabase>;
+  readonly open: () => Promise<OpenedTestDatabase>;
 }
 
 export interface OpenedTestDatabase extends SiteDatabaseHandle {

@@ -124,7 +124,7 @@ async function startPrivateCluster(): Promise<string> {
     '-c',
     `unix_socket_directories=${dir}`,
   ];
-  const child = spawn(command ?? '', rest, { stdio: 'ignore' });
+  const child = spawn(command, rest, { stdio: 'ignore' });
   privateCluster = { process: child, dir };
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   for (let attempt = 0; attempt < 100; attempt += 1) {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { adminAuthenticationHook, FailedLoginLimiter } from '../identity/index.js';
 import type { AdminContext } from './admin-context.js';
+import { boundaryRoutes } from './boundary-routes.js';
 import { clientRoutes } from './client-routes.js';
 import { collectionRoutes } from './collection-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
@@ -12,6 +13,7 @@ import { statusRoutes } from './status-routes.js';
 
 export const adminRoutes: readonly AnyAdminRoute[] = [
   ...siteRoutes,
+  ...boundaryRoutes,
   ...clientRoutes,
   ...collectionRoutes,
   ...packageRoutes,

@@ -26,5 +26,7 @@ export interface AdminContext {
   evaluateCollection(collectionId: string): Promise<void>;
   /** The distribution point URLs that new policy bodies name. */
   contentUrls(): Promise<string[]>;
+  /** Boundaries changed: the server locator point reads them again (absent when none runs here). */
+  boundariesChanged?(): void;
   readonly jobs: JobRegistry;
 }

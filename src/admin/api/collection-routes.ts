@@ -83,7 +83,7 @@ export const collectionRoutes = [
         .orderBy('clients.hostname')
         .limit(20)
         .execute();
-      return { count: Number(count.n), sample };
+      return { count: count.n, sample };
     },
   }),
   adminRoute({

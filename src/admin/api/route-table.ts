@@ -38,7 +38,7 @@ export function adminRoute<
   Q extends z.ZodType = z.ZodObject,
   B extends z.ZodType = z.ZodUnknown,
 >(route: AdminRoute<P, Q, B>): AnyAdminRoute {
-  return route as unknown as AnyAdminRoute;
+  return route;
 }
 
 export const adminApiPrefix = '/api/v1';

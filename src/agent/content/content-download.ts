@@ -168,7 +168,7 @@ async function downloadFile(
     const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600 });
     try {
       if (response.body !== null) {
-        for await (const chunk of response.body) {
+        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
           verifier.update(chunk); // throws ERR_CONTENT_SIZE the moment the stream passes the declared size
           if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
         }

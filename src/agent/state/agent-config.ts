@@ -7,7 +7,7 @@ export const agentConfigSchema = z.strictObject({
   format: z.literal('steward-agent/v1'),
   clientId: z.string().regex(/^[0-9a-f]{64}$/),
   siteCode: z.string().regex(/^[A-Z0-9]{3}$/),
-  managementPoints: z.array(z.string().url()).min(1).max(16),
+  managementPoints: z.array(z.url()).min(1).max(16),
   mode: z.enum(['secure', 'directory-only', 'trust-on-first-use']),
   rootSource: z.enum(['pinned', 'directory', 'first-use']),
   rootPin: z.string().nullable(),

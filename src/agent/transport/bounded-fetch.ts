@@ -43,7 +43,7 @@ export async function boundedFetch(
   const chunks: Buffer[] = [];
   let total = 0;
   if (response.body !== null) {
-    const reader = response.body.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read().catch((cause: unknown) => {
         throw new ManagementPointUnreachableError(`${url}: ${(cause as Error).message}`, { cause });

@@ -45,7 +45,7 @@ export function registerTrustCommands(program: Command): void {
               c.subject,
               String(c.serial),
               c.keyFingerprint,
-              String(c.expires_at),
+              c.expires_at,
               c.revoked_at ?? '-',
             ]),
           ]),

@@ -41,11 +41,20 @@ const controlCharacters = /[\u0000-\u001f\u007f]/;
 type BoundaryRow = { id: string; site_code: string; kind: BoundaryKind; value: string; description: string };
 
 function recordOf(row: BoundaryRow): BoundaryRecord {
-  return { id: row.id, siteCode: row.site_code, kind: row.kind, value: row.value, description: row.description };
+  return {
+    id: row.id,
+    siteCode: row.site_code,
+    kind: row.kind,
+    value: row.value,
+    description: row.description,
+  };
 }
 
 /** Every boundary, or one site's, ordered by site and value. */
-export async function listBoundaries(db: SiteDb, filter: { siteCode?: string } = {}): Promise<BoundaryRecord[]> {
+export async function listBoundaries(
+  db: SiteDb,
+  filter: { siteCode?: string } = {},
+): Promise<BoundaryRecord[]> {
   let query = db.selectFrom('boundaries').select(['id', 'site_code', 'kind', 'value', 'description']);
   if (filter.siteCode !== undefined) query = query.where('site_code', '=', filter.siteCode);
   const rows = await query.orderBy('site_code').orderBy('value').orderBy('id').execute();
@@ -65,7 +74,9 @@ export async function getBoundary(db: SiteDb, id: string): Promise<BoundaryRecor
  * Every stored boundary, parsed, for lookups. A row that no longer parses (edited by hand) is
  * skipped rather than failing every lookup; `skipped` counts such rows.
  */
-export async function loadSiteBoundaries(db: SiteDb): Promise<{ boundaries: SiteBoundary[]; skipped: number }> {
+export async function loadSiteBoundaries(
+  db: SiteDb,
+): Promise<{ boundaries: SiteBoundary[]; skipped: number }> {
   const rows = await listBoundaries(db);
   const boundaries: SiteBoundary[] = [];
   let skipped = 0;
@@ -98,9 +109,13 @@ export async function createBoundary(db: SiteDb, input: NewBoundary): Promise<Bo
   return inTransaction(db, async (trx) => {
     await sql`select pg_advisory_xact_lock(${sql.lit(boundaryLockKey)})`.execute(trx);
     const { boundaries } = await loadSiteBoundaries(trx);
-    const duplicate = boundaries.find((b) => b.siteCode === input.siteCode && b.boundary.text === boundary.text);
+    const duplicate = boundaries.find(
+      (b) => b.siteCode === input.siteCode && b.boundary.text === boundary.text,
+    );
     if (duplicate !== undefined) {
-      throw new ConflictError(`site ${input.siteCode} has the boundary ${boundary.text} already (${duplicate.id})`);
+      throw new ConflictError(
+        `site ${input.siteCode} has the boundary ${boundary.text} already (${duplicate.id})`,
+      );
     }
     const overlaps = boundaries.filter(
       (b) => b.siteCode !== input.siteCode && boundariesOverlap(b.boundary, boundary),

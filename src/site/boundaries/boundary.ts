@@ -85,9 +85,8 @@ export class BoundaryIndex {
     for (const text of addresses) {
       const address = parseClientAddress(text);
       if (address === undefined) continue;
-      const rank = this.#sorted.findIndex((entry) => boundaryContains(entry.boundary, address));
-      if (rank === -1) continue;
-      const entry = this.#sorted[rank]!;
+      const entry = this.#sorted.find((candidate) => boundaryContains(candidate.boundary, address));
+      if (entry === undefined) continue;
       // Strictly fewer addresses only: on a tie the earlier client address keeps the match.
       if (best === undefined || boundarySize(entry.boundary) < boundarySize(best.boundary)) {
         best = { siteCode: entry.siteCode, boundaryId: entry.id, boundary: entry.boundary, address };

@@ -144,6 +144,6 @@ export async function countClientsByState(db: SiteDb): Promise<Record<ClientStat
     .groupBy('state')
     .execute();
   const counts: Record<ClientState, number> = { pending: 0, approved: 0, revoked: 0 };
-  for (const row of rows) counts[row.state] = Number(row.n);
+  for (const row of rows) counts[row.state] = row.n;
   return counts;
 }

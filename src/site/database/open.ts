@@ -17,6 +17,15 @@ export interface SiteDatabaseHandle {
 
 const INT8_OID = 20;
 
+/** pg's type parsers, with bigint (int8) read as a number like PGlite does. */
+const int8AsNumber = ((oid: number, format: 'text' | 'binary' = 'text'): unknown =>
+  oid === INT8_OID
+    ? Number
+    : (pg.types.getTypeParser as (oid: number, format: string) => unknown)(
+        oid,
+        format,
+      )) as typeof pg.types.getTypeParser;
+
 /** Reads a `--database` value: a postgres:// URL, or nothing for the embedded database in `dataDir`. */
 export function databaseLocation(url: string | undefined, embeddedDir: string): DatabaseLocation {
   if (url === undefined || url === '') return { kind: 'pglite', dataDir: embeddedDir };
@@ -49,12 +58,7 @@ export async function openSiteDatabase(
             pool: new pg.Pool({
               connectionString: location.url,
               max: options.poolSize ?? 8,
-              types: {
-                getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-                  oid === INT8_OID
-                    ? Number
-                    : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
-              },
+              types: { getTypeParser: int8AsNumber },
             }),
           }),
         });

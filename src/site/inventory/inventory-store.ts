@@ -73,7 +73,7 @@ export async function applyInventory(
   const facts = Object.entries({ ...body.facts.set, 'inventory.hash': body.hash }).map(([name, value]) => ({
     client_id: clientId,
     name,
-    value: String(value),
+    value: typeof value === 'number' ? String(value) : value,
     num: typeof value === 'number' ? value : numericOrNull(value),
   }));
   for (const chunk of chunks(facts, 500)) {

@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { registerAdminApi } from '../../admin/api/admin-api.js';
 import { JobRegistry } from '../../admin/api/jobs.js';
 import { ManagementPoint } from '../../roles/management-point/management-point.js';
+import { ServerLocatorPoint } from '../../roles/server-locator-point/index.js';
 import { distributionPointRoutes } from '../../roles/distribution-point/index.js';
 import { removeImportLeftovers } from '../../site/content-library/index.js';
 import { CollectionEvaluator } from '../collections/collection-evaluator.js';
@@ -38,6 +39,7 @@ export interface RunningSite {
   readonly app: FastifyInstance;
   readonly database: SiteDatabaseHandle;
   readonly managementPoint: ManagementPoint;
+  readonly serverLocator: ServerLocatorPoint;
   readonly inbox: InboxProcessor;
   readonly collections: CollectionEvaluator;
   /** Starts processors and timers once the listener is up. */
@@ -46,9 +48,10 @@ export interface RunningSite {
 }
 
 /**
- * `steward site start`: the site server with its embedded management point, distribution point and
- * admin API on one listener (DESIGN.md section 1). It holds the data folder's lock for its whole
- * life, and stops cleanly: the listener closes, processors finish their batch, the database closes.
+ * `steward site start`: the site server with its embedded management point, distribution point,
+ * server locator point and admin API on one listener (DESIGN.md section 1). It holds the data
+ * folder's lock for its whole life, and stops cleanly: the listener closes, processors finish their
+ * batch, the database closes.
  */
 export async function startSiteServer(options: SiteServerOptions): Promise<RunningSite> {
   const layout = siteDataLayout(options.dataDir);
@@ -134,7 +137,6 @@ async function assemble(input: {
     now,
   );
 
-  let inbox: InboxProcessor | undefined;
   const managementPoint = new ManagementPoint({
     db,
     siteCode: config.code,
@@ -142,7 +144,8 @@ async function assemble(input: {
     mpKey: keys.mp,
     trustBundle: await loadTrustBundle(db, config.code, mpName),
     approveAutomatically: config.approval === 'automatic',
-    onReportsStored: () => inbox?.wake(),
+    // Called only after start, when `inbox` below exists.
+    onReportsStored: () => inbox.wake(),
   });
   const collections = new CollectionEvaluator(
     db,
@@ -153,7 +156,7 @@ async function assemble(input: {
       onError: (error) => app.log.error({ err: error }, 'collection evaluation failed'),
     },
   );
-  inbox = new InboxProcessor(
+  const inbox = new InboxProcessor(
     database,
     config.code,
     { inventoryChanged: (clientIds) => collections.clientsChanged(clientIds) },
@@ -164,7 +167,15 @@ async function assemble(input: {
     },
   );
 
+  const serverLocator = new ServerLocatorPoint({
+    db,
+    siteCode: config.code,
+    siteKey: keys.site,
+    onError: (error) => app.log.error({ err: error }, 'server locator point refresh failed'),
+  });
+
   managementPoint.register(app);
+  serverLocator.register(app);
   await app.register(distributionPointRoutes, { libraryDir: layout.content });
   await registerAdminApi(app, {
     db,
@@ -186,6 +197,7 @@ async function assemble(input: {
       await collections.afterMembershipChange([collectionId], changed);
     },
     contentUrls: () => distributionPointUrls(db, config.code),
+    boundariesChanged: () => serverLocator.invalidate(),
   });
   app.get('/health', () => ({ status: 'ok', site: config.code }));
 
@@ -212,6 +224,7 @@ async function assemble(input: {
     app,
     database,
     managementPoint,
+    serverLocator,
     inbox: inboxProcessor,
     collections,
     stop: () => {
