@@ -3,7 +3,6 @@ import type { StatusName } from '../protocol/index.js';
 import {
   acceptAssignments,
   acceptPolicyBody,
-  isStewardError,
   sha256Hex,
   type PolicyBodyPayload,
   type SigningKey,
@@ -21,7 +20,14 @@ import { statusReport } from './reports/status-report.js';
 import { agentLayout, type AgentLayout } from './state/agent-layout.js';
 import { readAgentConfig, type AgentConfig } from './state/agent-config.js';
 import { readState, writeState } from './state/json-state.js';
-import { applyTrustBundle, readTrustState, writeTrustState, type TrustView } from './trust/agent-trust.js';
+import {
+  acceptManagementPoint,
+  acceptRootChain,
+  readTrustState,
+  writeTrustState,
+  type AcceptedRoot,
+  type TrustView,
+} from './trust/agent-trust.js';
 import { ManagementPointClient } from './transport/management-point-client.js';
 import { stewardAgentVersion } from './agent-version.js';
 
@@ -152,10 +158,14 @@ export class AgentEngine {
 
   /** Runs cycles until the signal aborts, sleeping the poll interval with ±20% jitter in between. */
   async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
     while (!signal.aborted) {
-      await this.cycle(signal);
+      const result = await this.cycle(signal);
+      // Back off while no management point answers (or reports stay queued): 2x per failed cycle,
+      // at most 16 poll intervals, so a returning site is not flooded by every agent at once.
+      failures = result.managementPoint === null || result.reportsQueued > 0 ? Math.min(failures + 1, 4) : 0;
       const jitter = 0.8 + Math.random() * 0.4;
-      await sleep(this.options.pollIntervalMs * jitter, signal);
+      await sleep(this.options.pollIntervalMs * 2 ** failures * jitter, signal);
     }
   }
 
@@ -185,22 +195,26 @@ export class AgentEngine {
     if (offered === 'unchanged') return;
     const held = await readTrustState(this.layout.trust);
     if (held === undefined) throw new Error('the trust state is missing; enrol again');
+    let accepted: AcceptedRoot;
     try {
-      const applied = applyTrustBundle(held, offered.bundle, this.config.siteCode, now);
-      this.#view = applied.view;
-      this.#trustEtag = offered.etag;
-      if (applied.chain.length !== held.chain.length)
-        await writeTrustState(this.layout.trust, { ...held, chain: applied.chain });
-      if (applied.rotatedFrom !== null) {
-        await this.#report('root-rotated', null, [
-          String(applied.rotatedFrom),
-          String(applied.view.root.version),
-        ]);
-      }
+      // C1: the root, following only valid rotations from the one held.
+      accepted = acceptRootChain(held, offered.bundle, now);
     } catch (error) {
-      const name: StatusName = isRootError(error) ? 'root-refused' : 'mp-certificate-refused';
-      await this.#report(name, null, [describe(error)]);
+      await this.#report('root-refused', null, [describe(error)]);
       throw error;
+    }
+    try {
+      // C2: the MP certificate chains to that root, for this site, within its validity.
+      this.#view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+    } catch (error) {
+      await this.#report('mp-certificate-refused', null, [describe(error)]);
+      throw error;
+    }
+    this.#trustEtag = offered.etag;
+    if (accepted.chain.length !== held.chain.length)
+      await writeTrustState(this.layout.trust, { ...held, chain: accepted.chain });
+    if (accepted.rotatedFrom !== null) {
+      await this.#report('root-rotated', null, [String(accepted.rotatedFrom), String(accepted.root.version)]);
     }
   }
 
@@ -344,13 +358,6 @@ function initialPolicyState(): PolicyState {
     lastInventoryAt: null,
     fullInventoryRequested: false,
   };
-}
-
-function isRootError(error: unknown): boolean {
-  return (
-    isStewardError(error) &&
-    ['ERR_ROTATION_CHAIN', 'ERR_ROOT_PIN_MISMATCH', 'ERR_THRESHOLD_NOT_MET'].includes(error.code)
-  );
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

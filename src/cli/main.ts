@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { stewardVersion } from '../site/version.js';
 import { registerAgentCommands } from '../agent/agent-commands.js';
+import { registerAuditLogCommands } from './commands/audit-log.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerDeploymentCommands(program);
   registerClientCommands(program);
   registerTrustCommands(program);
+  registerAuditLogCommands(program);
   registerAgentCommands(program);
   registerDemoCommand(program);
   return program;

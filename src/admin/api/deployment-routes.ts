@@ -8,6 +8,7 @@ import {
   requireDeployment,
 } from '../../site/deployments/deployment-store.js';
 import { inTransaction } from '../../site/database/site-db.js';
+import { changeDeployment } from '../../site/deployments/deployment-changes.js';
 import { requireRight } from '../identity/index.js';
 import { adminRoute } from './route-table.js';
 import { nextCursor, pageQuery } from './paging.js';
@@ -102,6 +103,60 @@ export const deploymentRoutes = [
         .execute();
       context.policyChanged(members.map((m) => m.client_id));
       return { ...deployment, summary: await deploymentSummary(context.db, deployment.id) };
+    },
+  }),
+  adminRoute({
+    method: 'PUT',
+    path: '/deployments/:id',
+    summary: 'Change a deployment (enable, disable, schedule, rerun rule): signs a new policy body version',
+    tag: 'deployments',
+    params: idParams,
+    body: z.strictObject({
+      state: z.enum(['active', 'disabled']).optional(),
+      mandatoryAt: z.iso.datetime().nullable().optional(),
+      expiresAt: z.iso.datetime().nullable().optional(),
+      rerun: z.enum(['never', 'always', 'if-failed', 'if-succeeded']).optional(),
+    }),
+    right: { objectClass: 'deployment', right: 'modify', instanceParam: 'id' },
+    handler: async ({ context, params, body, principal }) => {
+      const now = context.now();
+      const toDate = (value: string | null | undefined) =>
+        value === undefined ? undefined : value === null ? null : new Date(value);
+      // Read before the transaction: the embedded database has one connection, held by the transaction.
+      const contentUrls = await context.contentUrls();
+      const changed = await inTransaction(context.db, async (trx) => {
+        const updated = await changeDeployment(
+          trx,
+          params.id,
+          {
+            ...(body.state === undefined ? {} : { state: body.state }),
+            ...(body.mandatoryAt === undefined ? {} : { mandatoryAt: toDate(body.mandatoryAt) ?? null }),
+            ...(body.expiresAt === undefined ? {} : { expiresAt: toDate(body.expiresAt) ?? null }),
+            ...(body.rerun === undefined ? {} : { rerun: body.rerun }),
+          },
+          { siteCode: context.siteCode, siteKey: context.siteKey, contentUrls },
+          now,
+        );
+        await appendAudit(
+          trx,
+          {
+            actor: principal.name,
+            action: 'deployment.change',
+            objectClass: 'deployment',
+            objectId: params.id,
+            details: { ...body, policyVersion: updated.policyVersion },
+          },
+          now,
+        );
+        return updated;
+      });
+      const members = await context.db
+        .selectFrom('collection_members')
+        .select('client_id')
+        .where('collection_id', '=', changed.collectionId)
+        .execute();
+      context.policyChanged(members.map((m) => m.client_id));
+      return { ...changed, summary: await deploymentSummary(context.db, changed.id) };
     },
   }),
   adminRoute({

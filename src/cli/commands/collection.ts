@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../cli-errors.js';
-import { createOutput, table } from '../../protocol/command-line.js';
-import { runCommand } from '../../protocol/command-line.js';
+import { createOutput, runCommand, table } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 
 interface Collection {

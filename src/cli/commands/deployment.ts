@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createOutput, table } from '../../protocol/command-line.js';
+import { createOutput, runCommand, table, UsageError } from '../../protocol/command-line.js';
 import { ProgressBar } from '../progress-bar.js';
-import { runCommand } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 
 export interface DeploymentSummary {
@@ -77,6 +76,55 @@ export function registerDeploymentCommands(program: Command): void {
         });
         out.result(created, () =>
           out.line(`Deployment ${created.id} "${created.name}" targets ${created.summary.targeted} clients`),
+        );
+      }),
+  );
+
+  withAdminOptions(
+    deployment
+      .command('update <id>')
+      .description('change a deployment: a new policy body version is signed')
+      .option('--disable', 'take it out of every assignment list')
+      .option('--enable', 'put it back')
+      .option('--mandatory-at <time>', 'ISO time it becomes mandatory ("none" to make it available only)')
+      .option('--expires-at <time>', 'ISO time it expires ("none" for never)')
+      .option('--rerun <rule>', 'never, always, if-failed or if-succeeded'),
+  ).action(
+    (
+      id: string,
+      options: AdminOptions & {
+        disable?: boolean;
+        enable?: boolean;
+        mandatoryAt?: string;
+        expiresAt?: string;
+        rerun?: string;
+      },
+    ) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        if (options.disable === true && options.enable === true)
+          throw new UsageError('--disable or --enable, not both');
+        const time = (value: string | undefined) =>
+          value === undefined ? undefined : value === 'none' ? null : value;
+        const changes = {
+          ...(options.disable === true
+            ? { state: 'disabled' }
+            : options.enable === true
+              ? { state: 'active' }
+              : {}),
+          ...(time(options.mandatoryAt) === undefined ? {} : { mandatoryAt: time(options.mandatoryAt) }),
+          ...(time(options.expiresAt) === undefined ? {} : { expiresAt: time(options.expiresAt) }),
+          ...(options.rerun === undefined ? {} : { rerun: options.rerun }),
+        };
+        if (Object.keys(changes).length === 0) throw new UsageError('nothing to change');
+        const api = await adminClientFor(options);
+        const updated = await api.request<Deployment & { policyVersion: number; state: string }>(
+          'PUT',
+          `/deployments/${encodeURIComponent(id)}`,
+          changes,
+        );
+        out.result(updated, () =>
+          out.line(`Deployment ${updated.id} is ${updated.state}, policy version ${updated.policyVersion}`),
         );
       }),
   );

@@ -1,9 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../cli-errors.js';
-import { createOutput, table } from '../../protocol/command-line.js';
+import { createOutput, runCommand, table } from '../../protocol/command-line.js';
 import { ProgressBar } from '../progress-bar.js';
-import { runCommand } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 import { waitForJob } from './jobs.js';
 

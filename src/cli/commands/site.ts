@@ -4,8 +4,7 @@ import { initCentralSite } from '../../site/init/site-init.js';
 import { startSiteServer } from '../../site/server/site-server.js';
 import { AdminClient, resolveAdminTarget } from '../admin-client.js';
 import { UsageError } from '../cli-errors.js';
-import { createOutput, table } from '../../protocol/command-line.js';
-import { runCommand } from '../../protocol/command-line.js';
+import { createOutput, runCommand, table } from '../../protocol/command-line.js';
 
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('create, run and inspect a site');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createOutput, table } from '../../protocol/command-line.js';
-import { runCommand } from '../../protocol/command-line.js';
+import { createOutput, runCommand, table } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
 
 interface TrustView {

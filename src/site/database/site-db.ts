@@ -4,7 +4,11 @@ import type { SiteDatabase } from './schema.js';
 /** A handle on the site database or a transaction in it: stores accept either. */
 export type SiteDb = Kysely<SiteDatabase> | Transaction<SiteDatabase>;
 
-/** Runs `work` in a transaction, or inside the caller's transaction when it already is one. */
+/**
+ * Runs `work` in a transaction, or inside the caller's transaction when it already is one. Inside
+ * `work`, use only `trx`: the embedded database has a single connection, so a query on the outer
+ * handle waits for the transaction that waits for it.
+ */
 export async function inTransaction<T>(
   db: SiteDb,
   work: (trx: Transaction<SiteDatabase>) => Promise<T>,

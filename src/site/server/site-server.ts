@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../../platform/atomic-file.js';
 import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
-import { installErrorHandler } from '../http/error-handler.js';
+import { frameworkErrors, installErrorHandler } from '../http/error-handler.js';
 import { listenUrl, parseListen } from '../http/listen-address.js';
 import { InboxProcessor } from '../reports/inbox-processor.js';
 import { pruneInbox } from '../reports/report-inbox.js';
@@ -23,6 +23,7 @@ import { distributionPointUrls, registerEmbeddedSiteSystems } from '../site-syst
 import { currentCertificate } from '../hierarchy/trust-store.js';
 import { protocolLimits } from '../../protocol/index.js';
 import { renewMpCertificateIfDue } from './certificate-renewal.js';
+import { renewExpiringPolicyBodies } from '../deployments/deployment-changes.js';
 import { loadTrustBundle } from './trust-bundle.js';
 import { stewardVersion } from '../version.js';
 
@@ -72,8 +73,12 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
       keepAliveTimeout: 65_000,
       routerOptions: { maxParamLength: 512 },
       return503OnClosing: true,
+      frameworkErrors,
     });
     installErrorHandler(app);
+    // Every body the site reads is JSON: Fastify's built-in text/plain parser would let a text body
+    // through to the handlers, so it is removed and such a body is refused with 415.
+    app.removeContentTypeParser('text/plain');
     const port = listen.port === 0 ? await freePortOn(listen.host) : listen.port;
     const url = config.publicUrl ?? listenUrl({ host: listen.host, port });
     const running = await assemble({
@@ -208,11 +213,25 @@ async function assemble(input: {
     startBackgroundWork: () => {
       inboxProcessor.start();
       collections.start();
-      pruneTimer = setInterval(() => {
+      const housekeeping = () => {
         pruneInbox(db, new Date(Date.now() - protocolLimits.reportValidityMs - 24 * 3600 * 1000)).catch(
           (error: unknown) => app.log.error({ err: error }, 'pruning the report inbox failed'),
         );
-      }, 3600 * 1000);
+        distributionPointUrls(db, config.code)
+          .then((contentUrls) =>
+            renewExpiringPolicyBodies(
+              db,
+              { siteCode: config.code, siteKey: keys.site, contentUrls },
+              new Date(),
+            ),
+          )
+          .then((renewed) => {
+            if (renewed > 0) managementPoint.invalidate('all');
+          })
+          .catch((error: unknown) => app.log.error({ err: error }, 'renewing policy bodies failed'));
+      };
+      housekeeping();
+      pruneTimer = setInterval(housekeeping, 3600 * 1000);
       pruneTimer.unref();
       void writeFileAtomic(
         layout.runtime,
