@@ -1,7 +1,7 @@
 import { parseEnvelope, sha256Hex, signDocument, type SigningKey } from '../../trust/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
-import { getClient } from '../../site/clients/client-store.js';
-import { policyTargetsOf } from '../../site/policy/policy-targets.js';
+import { chunks } from '../../site/inventory/inventory-store.js';
+import { policyTargetsOfMany } from '../../site/policy/policy-targets.js';
 import { ClientRevokedError, UnknownClientError } from './mp-errors.js';
 import type { CachedAssignments } from './policy-cache.js';
 
@@ -15,71 +15,127 @@ export interface AssignmentSigner {
 }
 
 /**
- * Builds the signed assignment list of one client (C3). The sequence rises only when the content
- * changes; an unchanged list signed by this MP and far from expiry is reused as stored, so polls
- * never cause signing work. The stored row lets every MP of the site continue the same sequence.
+ * Builds the signed assignment lists of clients (C3), many at a time. The sequence rises only when
+ * a list's content changes; an unchanged list signed by this MP and far from expiry is reused as
+ * stored, so polls never cause signing work and a deployment to N clients costs N signatures and a
+ * handful of queries. The stored rows let every MP of the site continue the same sequences.
  */
-export async function buildAssignments(
+export async function buildAssignmentsFor(
   db: SiteDb,
   signer: AssignmentSigner,
-  clientId: string,
+  clientIds: readonly string[],
   now: Date,
-): Promise<CachedAssignments> {
-  const client = await getClient(db, clientId);
-  if (client === undefined) throw new UnknownClientError(`client ${clientId} is not registered at this site`);
-  if (client.state === 'revoked') throw new ClientRevokedError(`client ${clientId} is revoked`);
-  const targets = await policyTargetsOf(db, clientId, now);
-  const contentHash = sha256Hex(JSON.stringify(targets));
-  const stored = await db
-    .selectFrom('client_assignments')
-    .select(['sequence', 'envelope', 'content_hash', 'expires_at'])
-    .where('client_id', '=', clientId)
-    .executeTakeFirst();
-  const nowMs = now.getTime();
-  if (stored !== undefined && stored.content_hash === contentHash) {
-    const expiresMs = new Date(stored.expires_at).getTime();
-    const signedByMe = parseEnvelope(stored.envelope).signatures.some((s) => s.keyid === signer.mpKey.keyId);
-    if (signedByMe && expiresMs - nowMs > assignmentsValidityMs / 2) {
-      return cacheEntry(stored.envelope, stored.sequence, expiresMs);
+): Promise<Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>> {
+  const result = new Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>();
+  const states = new Map<string, string>();
+  const stored = new Map<
+    string,
+    { sequence: number; envelope: string; content_hash: string; expires_at: Date }
+  >();
+  for (const chunk of chunks(clientIds, 1000)) {
+    for (const row of await db
+      .selectFrom('clients')
+      .select(['id', 'state'])
+      .where('id', 'in', chunk)
+      .execute()) {
+      states.set(row.id, row.state);
     }
+    const rows = await db
+      .selectFrom('client_assignments')
+      .select(['client_id', 'sequence', 'envelope', 'content_hash', 'expires_at'])
+      .where('client_id', 'in', chunk)
+      .execute();
+    for (const row of rows) stored.set(row.client_id, { ...row, expires_at: new Date(row.expires_at) });
   }
-  const sequence =
-    stored === undefined ? 1 : stored.content_hash === contentHash ? stored.sequence : stored.sequence + 1;
+  const live = clientIds.filter((id) => {
+    const state = states.get(id);
+    if (state === undefined)
+      result.set(id, new UnknownClientError(`client ${id} is not registered at this site`));
+    else if (state === 'revoked') result.set(id, new ClientRevokedError(`client ${id} is revoked`));
+    return state !== undefined && state !== 'revoked';
+  });
+  const targets = await policyTargetsOfMany(db, live, now);
+  const nowMs = now.getTime();
   const expiresAt = new Date(nowMs + assignmentsValidityMs);
-  const document = signDocument(
-    {
-      kind: 'policy-assignments',
-      sequence,
-      clientId,
-      siteCode: signer.siteCode,
-      mpName: signer.mpName,
-      assignments: targets,
-      issuedAt: now.toISOString(),
-      expiresAt: expiresAt.toISOString(),
-    },
-    [signer.mpKey],
-  );
-  await db
-    .insertInto('client_assignments')
-    .values({
+  const writes: {
+    client_id: string;
+    sequence: number;
+    envelope: string;
+    content_hash: string;
+    issued_at: Date;
+    expires_at: Date;
+  }[] = [];
+  for (const clientId of live) {
+    const list = targets.get(clientId) ?? [];
+    const contentHash = sha256Hex(JSON.stringify(list));
+    const previous = stored.get(clientId);
+    if (previous !== undefined && previous.content_hash === contentHash) {
+      const signedByMe = parseEnvelope(previous.envelope).signatures.some(
+        (s) => s.keyid === signer.mpKey.keyId,
+      );
+      if (signedByMe && previous.expires_at.getTime() - nowMs > assignmentsValidityMs / 2) {
+        result.set(clientId, cacheEntry(previous.envelope, previous.sequence, previous.expires_at.getTime()));
+        continue;
+      }
+    }
+    const sequence =
+      previous === undefined
+        ? 1
+        : previous.content_hash === contentHash
+          ? previous.sequence
+          : previous.sequence + 1;
+    const document = signDocument(
+      {
+        kind: 'policy-assignments',
+        sequence,
+        clientId,
+        siteCode: signer.siteCode,
+        mpName: signer.mpName,
+        assignments: list,
+        issuedAt: now.toISOString(),
+        expiresAt: expiresAt.toISOString(),
+      },
+      [signer.mpKey],
+    );
+    writes.push({
       client_id: clientId,
       sequence,
       envelope: document.encoded,
       content_hash: contentHash,
       issued_at: now,
       expires_at: expiresAt,
-    })
-    .onConflict((oc) =>
-      oc.column('client_id').doUpdateSet({
-        sequence,
-        envelope: document.encoded,
-        content_hash: contentHash,
-        issued_at: now,
-        expires_at: expiresAt,
-      }),
-    )
-    .execute();
-  return cacheEntry(document.encoded, sequence, expiresAt.getTime());
+    });
+    result.set(clientId, cacheEntry(document.encoded, sequence, expiresAt.getTime()));
+  }
+  for (const chunk of chunks(writes, 500)) {
+    await db
+      .insertInto('client_assignments')
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.column('client_id').doUpdateSet((eb) => ({
+          sequence: eb.ref('excluded.sequence'),
+          envelope: eb.ref('excluded.envelope'),
+          content_hash: eb.ref('excluded.content_hash'),
+          issued_at: eb.ref('excluded.issued_at'),
+          expires_at: eb.ref('excluded.expires_at'),
+        })),
+      )
+      .execute();
+  }
+  return result;
+}
+
+/** One client's list; throws ERR_UNKNOWN_CLIENT or ERR_CLIENT_REVOKED. */
+export async function buildAssignments(
+  db: SiteDb,
+  signer: AssignmentSigner,
+  clientId: string,
+  now: Date,
+): Promise<CachedAssignments> {
+  const entry = (await buildAssignmentsFor(db, signer, [clientId], now)).get(clientId);
+  if (entry === undefined) throw new UnknownClientError(`client ${clientId} is not registered at this site`);
+  if (entry instanceof Error) throw entry;
+  return entry;
 }
 
 function cacheEntry(envelope: string, sequence: number, expiresMs: number): CachedAssignments {

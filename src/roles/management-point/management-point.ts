@@ -9,7 +9,7 @@ import {
 import type { SiteDb } from '../../site/database/site-db.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
 import { sha256Hex, type SigningKey } from '../../trust/index.js';
-import { buildAssignments } from './assignments.js';
+import { buildAssignments, buildAssignmentsFor } from './assignments.js';
 import { RateLimitedError } from './mp-errors.js';
 import { PolicyCache, type CachedAssignments } from './policy-cache.js';
 import { handleRegistration } from './registration.js';
@@ -46,6 +46,9 @@ export class ManagementPoint {
   readonly #perAddress = new TokenBuckets(20, 2);
   readonly #overall = new TokenBuckets(200, 100);
   readonly #now: () => Date;
+  readonly #warmPending = new Set<string>();
+  #warming: Promise<void> | undefined;
+  #warmTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ManagementPointOptions) {
     this.#now = options.clock ?? (() => new Date());
@@ -53,9 +56,55 @@ export class ManagementPoint {
     this.#trustEtag = etagOf(this.#trustBody);
   }
 
-  /** The site changed what these clients should run (or `all`): their next poll re-reads policy. */
+  /**
+   * The site changed what these clients should run (or `all`): their cached lists are dropped and
+   * rebuilt in the background in batches, so the next poll is a cache hit again. Signing work grows
+   * with changes, never with polls (DESIGN.md section 8).
+   */
   invalidate(clientIds: Iterable<string> | 'all'): void {
-    this.policyCache.invalidate(clientIds);
+    const ids = clientIds === 'all' ? 'all' : [...clientIds];
+    this.policyCache.invalidate(ids);
+    if (ids !== 'all') {
+      for (const id of ids) this.#warmPending.add(id);
+      this.#warmSoon();
+    }
+  }
+
+  /** Waits until background rebuilds are done (tests, benchmarks, shutdown). */
+  async settled(): Promise<void> {
+    while (this.#warming !== undefined || this.#warmPending.size > 0) {
+      await (this.#warming ?? new Promise((resolve) => setTimeout(resolve, 5)));
+    }
+  }
+
+  #warmSoon(): void {
+    if (this.#warming !== undefined || this.#warmTimer !== undefined) return;
+    this.#warmTimer = setTimeout(() => {
+      this.#warmTimer = undefined;
+      this.#warming = this.#warm().finally(() => {
+        this.#warming = undefined;
+        if (this.#warmPending.size > 0) this.#warmSoon();
+      });
+    }, 20);
+    this.#warmTimer.unref();
+  }
+
+  async #warm(): Promise<void> {
+    const batch = [...this.#warmPending].slice(0, 5000);
+    for (const id of batch) this.#warmPending.delete(id);
+    const generation = this.policyCache.generation();
+    try {
+      const built = await buildAssignmentsFor(this.options.db, this.#signer(), batch, this.#now());
+      for (const [clientId, entry] of built) {
+        if (!(entry instanceof Error)) this.policyCache.set(clientId, entry, generation);
+      }
+    } catch {
+      // The database is unreachable: polls build their lists one by one when it returns.
+    }
+  }
+
+  #signer() {
+    return { siteCode: this.options.siteCode, mpName: this.options.mpName, mpKey: this.options.mpKey };
   }
 
   /** New root, site or MP certificates (rotation or renewal). */
@@ -83,12 +132,15 @@ export class ManagementPoint {
           z.strictObject({ registration: z.string().max(protocolLimits.maxEnvelopeBytes) }),
           request.body,
         );
-        return handleRegistration(
+        const answer = await handleRegistration(
           this.options.db,
           { siteCode: this.options.siteCode, approveAutomatically: this.options.approveAutomatically },
           body.registration,
           this.#now(),
         );
+        // S1: a registration can change what the client may receive (a token approved it).
+        this.invalidate([answer.clientId]);
+        return answer;
       },
     );
 
@@ -147,12 +199,7 @@ export class ManagementPoint {
     const pending = this.#building.get(clientId);
     if (pending !== undefined) return pending;
     const generation = this.policyCache.generation();
-    const work = buildAssignments(
-      this.options.db,
-      { siteCode: this.options.siteCode, mpName: this.options.mpName, mpKey: this.options.mpKey },
-      clientId,
-      this.#now(),
-    )
+    const work = buildAssignments(this.options.db, this.#signer(), clientId, this.#now())
       .then((entry) => {
         this.policyCache.set(clientId, entry, generation);
         return entry;
