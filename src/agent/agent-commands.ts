@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createOutput, runCommand, UsageError } from '../protocol/command-line.js';
 import { lockFolder } from '../platform/lock-file.js';
+import { addSettingOptions, resolveSettings } from '../platform/settings.js';
 import { AgentEngine } from './agent-engine.js';
+import { agentSettings, agentSettingsPrefix } from './agent-settings.js';
 import { enrollAgent } from './enroll.js';
 
 /**
@@ -65,62 +67,47 @@ export function registerAgentCommands(program: Command): void {
         }),
     );
 
-  agent
-    .command('run')
-    .description('run the agent until SIGTERM (or one cycle with --once)')
-    .requiredOption('--data <dir>', "the agent's data folder")
-    .option('--once', 'one full cycle (policy, content, run, report), then exit')
-    .option('--poll-interval <seconds>', 'seconds between policy polls', '60')
-    .option('--heartbeat-interval <seconds>', 'seconds between heartbeats', '3600')
-    .option('--inventory-interval <seconds>', 'seconds between inventory checks', '14400')
-    .option('--cache-size <mib>', 'content cache limit in MiB', '2048')
-    .option('--json', 'print one JSON document per cycle with --once')
-    .action(
-      (options: {
-        data: string;
-        once?: boolean;
-        pollInterval: string;
-        heartbeatInterval: string;
-        inventoryInterval: string;
-        cacheSize: string;
-        json?: boolean;
-      }) =>
-        runCommand(async () => {
-          const out = createOutput(options.json === true);
-          const dataDir = resolve(options.data);
-          const lock = await lockFolder(dataDir, 'steward agent run');
-          try {
-            const engine = await AgentEngine.open(dataDir, {
-              pollIntervalMs: seconds(options.pollInterval, 'poll interval') * 1000,
-              heartbeatIntervalMs: seconds(options.heartbeatInterval, 'heartbeat interval') * 1000,
-              inventoryIntervalMs: seconds(options.inventoryInterval, 'inventory interval') * 1000,
-              cacheMaxBytes: seconds(options.cacheSize, 'cache size') * 1024 * 1024,
-              log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
-            });
-            if (options.once === true) {
-              const result = await engine.cycle();
-              out.result(result, () =>
-                out.line(
-                  `cycle done: ${result.assignments} deployments, ${result.reportsSent} reports sent, ${result.reportsQueued} queued`,
-                ),
-              );
-              if (result.errors.length > 0 && result.managementPoint === null) process.exitCode = 1;
-              return;
-            }
-            const controller = new AbortController();
-            const stop = () => controller.abort();
-            process.once('SIGTERM', stop);
-            process.once('SIGINT', stop);
-            await engine.run(controller.signal);
-          } finally {
-            await lock.release();
-          }
-        }),
-    );
-}
-
-function seconds(text: string, what: string): number {
-  const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`the ${what} must be a positive number`);
-  return value;
+  addSettingOptions(
+    agent
+      .command('run')
+      .description('run the agent until SIGTERM (or one cycle with --once)')
+      .requiredOption('--data <dir>', "the agent's data folder")
+      .option('--once', 'one full cycle (policy, content, run, report), then exit')
+      .option('--json', 'print one JSON document per cycle with --once'),
+    agentSettings,
+    agentSettingsPrefix,
+  ).action((options: { data: string; once?: boolean; json?: boolean } & Record<string, unknown>) =>
+    runCommand(async () => {
+      const out = createOutput(options.json === true);
+      const settings = resolveSettings(agentSettings, agentSettingsPrefix, options);
+      const dataDir = resolve(options.data);
+      const lock = await lockFolder(dataDir, 'steward agent run');
+      try {
+        const engine = await AgentEngine.open(dataDir, {
+          pollIntervalMs: settings.pollInterval * 1000,
+          heartbeatIntervalMs: settings.heartbeatInterval * 1000,
+          inventoryIntervalMs: settings.inventoryInterval * 1000,
+          cacheMaxBytes: settings.cacheSize * 1024 * 1024,
+          log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+        });
+        if (options.once === true) {
+          const result = await engine.cycle();
+          out.result(result, () =>
+            out.line(
+              `cycle done: ${result.assignments} deployments, ${result.reportsSent} reports sent, ${result.reportsQueued} queued`,
+            ),
+          );
+          if (result.errors.length > 0 && result.managementPoint === null) process.exitCode = 1;
+          return;
+        }
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        await engine.run(controller.signal);
+      } finally {
+        await lock.release();
+      }
+    }),
+  );
 }

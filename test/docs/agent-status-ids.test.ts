@@ -5,7 +5,11 @@ import { statusDefinitions } from '../../src/protocol/index.js';
 
 describe('docs/agent.md status message table', () => {
   const text = readFileSync(resolve(import.meta.dirname, '../../docs/agent.md'), 'utf8');
-  const rows = [...text.matchAll(/^\| (\d{5}) \| ([a-z-]+)(?: \([A-Z0-9]+\))? \| (info|warning|error) \| ([a-z-]+) \|$/gm)].map((m) => ({
+  const rows = [
+    ...text.matchAll(
+      /^\| (\d{5}) \| ([a-z-]+)(?: \([A-Z0-9]+\))? \| (info|warning|error) \| ([a-z-]+) \|$/gm,
+    ),
+  ].map((m) => ({
     id: Number(m[1]),
     name: m[2],
     severity: m[3],
@@ -13,7 +17,12 @@ describe('docs/agent.md status message table', () => {
   }));
 
   it('lists every status id the agent sends, with its name, severity and state', () => {
-    const expected = statusDefinitions.map((d) => ({ id: d.id, name: d.name, severity: d.severity, state: d.state }));
+    const expected = statusDefinitions.map((d) => ({
+      id: d.id,
+      name: d.name,
+      severity: d.severity,
+      state: d.state,
+    }));
     expect(rows.sort((a, b) => a.id - b.id)).toEqual([...expected].sort((a, b) => a.id - b.id));
   });
 });

@@ -19,11 +19,15 @@ describe('single-file agent', () => {
   it('answers errors with the command-line contract', () => {
     let stderr = '';
     try {
-      execFileSync(process.execPath, [bundle, 'agent', 'run', '--data', '/nonexistent/steward-agent', '--once'], {
-        encoding: 'utf8',
-        cwd: '/',
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      execFileSync(
+        process.execPath,
+        [bundle, 'agent', 'run', '--data', '/nonexistent/steward-agent', '--once'],
+        {
+          encoding: 'utf8',
+          cwd: '/',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
     } catch (error) {
       stderr = String((error as { stderr?: string }).stderr);
     }

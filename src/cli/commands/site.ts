@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { initCentralSite } from '../../site/init/site-init.js';
 import { startSiteServer } from '../../site/server/site-server.js';
+import { siteServerSettings, siteSettingsPrefix } from '../../site/site-settings.js';
+import { addSettingOptions, resolveSettings } from '../../platform/settings.js';
 import { AdminClient, resolveAdminTarget } from '../admin-client.js';
 import { UsageError } from '../cli-errors.js';
 import { createOutput, runCommand, table } from '../../protocol/command-line.js';
@@ -59,37 +61,40 @@ export function registerSiteCommands(program: Command): void {
       }),
     );
 
-  site
-    .command('start')
-    .description('run the site server in the foreground until SIGTERM')
-    .requiredOption('--data <dir>', "the site's data folder")
-    .option('--listen <host:port>', 'override the listen address from site.json')
-    .option('--log-level <level>', 'fatal, error, warn, info or debug', 'warn')
-    .option('--json', 'print one JSON document when the site is ready')
-    .action((options: { data: string; listen?: string; logLevel: string; json?: boolean }) =>
-      runCommand(async () => {
-        const out = createOutput(options.json === true);
-        const running = await startSiteServer({
-          dataDir: resolve(options.data),
-          ...(options.listen === undefined ? {} : { listen: options.listen }),
-          logLevel: options.logLevel as 'warn',
-        });
-        out.result({ status: 'running', site: running.config.code, url: running.url, pid: process.pid }, () =>
-          out.line(
-            `Site ${running.config.code} is running at ${running.url} (pid ${process.pid}); SIGTERM stops it.`,
-          ),
-        );
-        await new Promise<void>((resolveStop) => {
-          const stop = () => {
-            process.off('SIGTERM', stop);
-            process.off('SIGINT', stop);
-            void running.stop().then(resolveStop, resolveStop);
-          };
-          process.on('SIGTERM', stop);
-          process.on('SIGINT', stop);
-        });
-      }),
-    );
+  addSettingOptions(
+    site
+      .command('start')
+      .description('run the site server in the foreground until SIGTERM')
+      .requiredOption('--data <dir>', "the site's data folder")
+      .option('--listen <host:port>', 'override the listen address from site.json')
+      .option('--json', 'print one JSON document when the site is ready'),
+    siteServerSettings,
+    siteSettingsPrefix,
+  ).action((options: { data: string; listen?: string; json?: boolean } & Record<string, unknown>) =>
+    runCommand(async () => {
+      const out = createOutput(options.json === true);
+      const settings = resolveSettings(siteServerSettings, siteSettingsPrefix, options);
+      const running = await startSiteServer({
+        dataDir: resolve(options.data),
+        ...(options.listen === undefined ? {} : { listen: options.listen }),
+        settings,
+      });
+      out.result({ status: 'running', site: running.config.code, url: running.url, pid: process.pid }, () =>
+        out.line(
+          `Site ${running.config.code} is running at ${running.url} (pid ${process.pid}); SIGTERM stops it.`,
+        ),
+      );
+      await new Promise<void>((resolveStop) => {
+        const stop = () => {
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
+          void running.stop().then(resolveStop, resolveStop);
+        };
+        process.on('SIGTERM', stop);
+        process.on('SIGINT', stop);
+      });
+    }),
+  );
 
   site
     .command('status')

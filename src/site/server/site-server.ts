@@ -26,12 +26,14 @@ import { renewMpCertificateIfDue } from './certificate-renewal.js';
 import { renewExpiringPolicyBodies } from '../deployments/deployment-changes.js';
 import { loadTrustBundle } from './trust-bundle.js';
 import { stewardVersion } from '../version.js';
+import type { SettingsOf } from '../../platform/settings.js';
+import { siteServerSettings } from '../site-settings.js';
 
 export interface SiteServerOptions {
   dataDir: string;
   /** Overrides site.json's listen address (`steward site start --listen`). */
   listen?: string;
-  logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+  settings?: Partial<SettingsOf<typeof siteServerSettings>>;
 }
 
 export interface RunningSite {
@@ -66,7 +68,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
     await removeImportLeftovers(layout.content).catch(() => undefined);
     const listen = parseListen(options.listen ?? config.listen);
     app = Fastify({
-      logger: { level: options.logLevel ?? 'warn' },
+      logger: { level: options.settings?.logLevel ?? siteServerSettings.logLevel.default },
       bodyLimit: protocolLimits.maxRequestBytes,
       connectionTimeout: 60_000,
       requestTimeout: 120_000,
@@ -89,7 +91,10 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
       lock,
       url,
       layout,
-      logLevel: options.logLevel,
+      inboxBatchSize: options.settings?.inboxBatchSize ?? siteServerSettings.inboxBatchSize.default,
+      evaluationMs:
+        (options.settings?.collectionEvaluationInterval ??
+          siteServerSettings.collectionEvaluationInterval.default) * 1000,
     });
     try {
       await app.listen({ host: listen.host, port });
@@ -115,7 +120,8 @@ async function assemble(input: {
   lock: DataFolderLock;
   url: string;
   layout: ReturnType<typeof siteDataLayout>;
-  logLevel: SiteServerOptions['logLevel'];
+  inboxBatchSize: number;
+  evaluationMs: number;
 }): Promise<RunningSite> {
   const { app, config, database, keys, lock, url, layout } = input;
   const db = database.db;
@@ -157,7 +163,7 @@ async function assemble(input: {
     { membershipChanged: (clientIds) => managementPoint.invalidate(clientIds) },
     {
       debounceMs: 500,
-      fullEvaluationMs: 15 * 60 * 1000,
+      fullEvaluationMs: input.evaluationMs,
       onError: (error) => app.log.error({ err: error }, 'collection evaluation failed'),
     },
   );
@@ -166,7 +172,7 @@ async function assemble(input: {
     config.code,
     { inventoryChanged: (clientIds) => collections.clientsChanged(clientIds) },
     {
-      batchSize: 500,
+      batchSize: input.inboxBatchSize,
       idleMs: 250,
       onError: (error) => app.log.error({ err: error }, 'report processing failed'),
     },

@@ -1,0 +1,33 @@
+import { agentSettings, agentSettingsPrefix } from '../src/agent/agent-settings.js';
+import { settingsReference } from '../src/platform/settings.js';
+import { siteServerSettings, siteSettingsPrefix } from '../src/site/site-settings.js';
+
+/** docs/configuration.md, generated from the settings tables (a test fails when it drifts). */
+export function configurationReference(): string {
+  return [
+    '# Configuration reference',
+    '',
+    'Generated from the settings tables in `src/site/site-settings.ts` and `src/agent/agent-settings.ts`',
+    'by `npx tsx scripts/configuration-reference.ts > docs/configuration.md`; a test fails when this file',
+    'and the tables differ. A command-line flag wins over the environment variable, which wins over',
+    'the default. Invalid values are refused at start with `error ERR_SETTINGS`.',
+    '',
+    '## `steward site start`',
+    '',
+    settingsReference(siteServerSettings, siteSettingsPrefix),
+    '',
+    'Where the site listens, its database and its approval mode are chosen at `steward site init` and',
+    'kept in `site.json` (docs/operations.md); `--listen` overrides the listen address for one run.',
+    '',
+    '## `steward agent run`',
+    '',
+    settingsReference(agentSettings, agentSettingsPrefix),
+    '',
+    'The management points, mode and root pin are chosen at `steward agent enroll` and kept in',
+    '`agent.json` (docs/agent.md).',
+    '',
+  ].join('\n');
+}
+
+if (process.argv[1]?.endsWith('configuration-reference.ts') === true)
+  process.stdout.write(configurationReference());
