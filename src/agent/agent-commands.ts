@@ -6,6 +6,8 @@ import { addSettingOptions, resolveSettings } from '../platform/settings.js';
 import { AgentEngine } from './agent-engine.js';
 import { agentSettings, agentSettingsPrefix } from './agent-settings.js';
 import { enrollAgent } from './enroll.js';
+import { hostAddresses } from './identity/host-facts.js';
+import { locateByDnsSrv, locateBySlp } from './locate/index.js';
 
 /**
  * `steward agent enroll` and `steward agent run` (DESIGN.md section 9). Registered both by the
@@ -21,50 +23,39 @@ export function registerAgentCommands(program: Command): void {
     )
     .requiredOption('--data <dir>', "the agent's data folder")
     .option('--mp <url>', 'the management point URL')
+    .option('--slp <url>', 'locate the site and its MP through this server locator point (by boundary)')
+    .option('--dns-domain <domain>', 'locate the MP by DNS SRV _steward-mp._tcp.<domain>')
+    .option('--dns-server <host:port>', 'the DNS server for --dns-domain (default: the system resolver)')
     .option('--root-key <fingerprint>', 'the root key fingerprint to pin (sha256:...)')
     .option('--mode <mode>', 'secure or trust-on-first-use', 'secure')
     .option('--token <token>', 'an enrolment token from the site (approves the client at once)')
     .option('--hostname <name>', "the name to register (default: this machine's host name)")
     .option('--json', 'print one JSON document')
-    .action(
-      (options: {
-        data: string;
-        mp?: string;
-        rootKey?: string;
-        mode: string;
-        token?: string;
-        hostname?: string;
-        json?: boolean;
-      }) =>
-        runCommand(async () => {
-          const out = createOutput(options.json === true);
-          if (options.mp === undefined)
-            throw new UsageError(
-              'give --mp URL (locating by SLP, DNS or directory is configured with --mp for now)',
-            );
-          if (options.mode !== 'secure' && options.mode !== 'trust-on-first-use') {
-            throw new UsageError('--mode is secure or trust-on-first-use');
-          }
-          const result = await enrollAgent({
-            dataDir: resolve(options.data),
-            mpUrl: options.mp,
-            rootPin: options.rootKey ?? null,
-            mode: options.mode,
-            token: options.token ?? null,
-            ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
-            passphrase: (process.env['STEWARD_KEY_PASSPHRASE'] ?? '') !== '',
-            now: new Date(),
-          });
-          out.result(result, () => {
-            out.line(`Enrolled at site ${result.siteCode} as client ${result.clientId}`);
-            out.line(
-              `  state: ${result.state}${result.state === 'pending' ? ' (an administrator must approve it: steward client approve)' : ''}`,
-            );
-            out.line(
-              `  root: ${result.rootFingerprint} version ${result.rootVersion} (${result.rootSource})`,
-            );
-          });
-        }),
+    .action((options: EnrollCommandOptions) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        if (options.mode !== 'secure' && options.mode !== 'trust-on-first-use') {
+          throw new UsageError('--mode is secure or trust-on-first-use');
+        }
+        const mpUrl = await locateManagementPoint(options, new Date());
+        const result = await enrollAgent({
+          dataDir: resolve(options.data),
+          mpUrl,
+          rootPin: options.rootKey ?? null,
+          mode: options.mode,
+          token: options.token ?? null,
+          ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
+          passphrase: (process.env['STEWARD_KEY_PASSPHRASE'] ?? '') !== '',
+          now: new Date(),
+        });
+        out.result(result, () => {
+          out.line(`Enrolled at site ${result.siteCode} as client ${result.clientId}`);
+          out.line(
+            `  state: ${result.state}${result.state === 'pending' ? ' (an administrator must approve it: steward client approve)' : ''}`,
+          );
+          out.line(`  root: ${result.rootFingerprint} version ${result.rootVersion} (${result.rootSource})`);
+        });
+      }),
     );
 
   addSettingOptions(
@@ -110,4 +101,44 @@ export function registerAgentCommands(program: Command): void {
       }
     }),
   );
+}
+
+interface EnrollCommandOptions {
+  data: string;
+  mp?: string;
+  slp?: string;
+  dnsDomain?: string;
+  dnsServer?: string;
+  rootKey?: string;
+  mode: string;
+  token?: string;
+  hostname?: string;
+  json?: boolean;
+}
+
+/**
+ * DESIGN.md section 3: a configured MP URL, else the server locator point (its answer verified
+ * against the pinned root when one is given), else DNS SRV. The MP found is still checked by C1
+ * and C2 during enrolment, whichever way it was found.
+ */
+async function locateManagementPoint(options: EnrollCommandOptions, now: Date): Promise<string> {
+  const ways = [options.mp, options.slp, options.dnsDomain].filter((w) => w !== undefined).length;
+  if (ways !== 1) throw new UsageError('give exactly one of --mp URL, --slp URL or --dns-domain DOMAIN');
+  if (options.mp !== undefined) return options.mp;
+  if (options.slp !== undefined) {
+    const located = await locateBySlp(options.slp, hostAddresses(), {
+      now,
+      ...(options.rootKey === undefined ? {} : { pin: options.rootKey }),
+    });
+    const first = located.managementPointUrls[0];
+    if (first === undefined) throw new UsageError('the server locator point named no management point');
+    return first;
+  }
+  const urls = await locateByDnsSrv(
+    options.dnsDomain ?? '',
+    options.dnsServer === undefined ? {} : { servers: [options.dnsServer] },
+  );
+  const first = urls[0];
+  if (first === undefined) throw new UsageError(`no management point found for ${options.dnsDomain ?? ''}`);
+  return first;
 }

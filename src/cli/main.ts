@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { stewardVersion } from '../site/version.js';
 import { registerAgentCommands } from '../agent/agent-commands.js';
 import { registerAuditLogCommands } from './commands/audit-log.js';
+import { registerBoundaryCommands } from './commands/boundary.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerClientCommands(program);
   registerTrustCommands(program);
   registerAuditLogCommands(program);
+  registerBoundaryCommands(program);
   registerAgentCommands(program);
   registerDemoCommand(program);
   return program;

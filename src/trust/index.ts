@@ -70,6 +70,7 @@ export type { ContentManifestPayload } from './documents/content-manifest.js';
 export type { ClientRegistrationPayload } from './documents/client-registration.js';
 export type { ClientReportPayload } from './documents/client-report.js';
 export type { SiteMessagePayload } from './documents/site-message.js';
+export type { TlsCaPayload } from './documents/tls-ca.js';
 export {
   maxLocatorAnswerValidityMs,
   maxLocatorManagementPoints,
@@ -125,3 +126,6 @@ export {
   type BoundaryReading,
 } from './network-boundary.js';
 export { verifyRegistration, verifyClientReport, type VerifiedRegistration } from './site-checks.js';
+
+// Transport security, client side (docs/tls.md); issuing lives in ./tls/index.ts.
+export * from './tls/client.js';

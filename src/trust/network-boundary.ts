@@ -52,7 +52,9 @@ function ipv6Value(text: string): bigint {
   const left = head === '' ? [] : head.split(':');
   const right = rest === undefined || rest === '' ? [] : rest.split(':');
   const groups =
-    rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+    rest === undefined
+      ? left
+      : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
   return groups.reduce((value, group) => (value << 16n) | BigInt(parseInt(group, 16)), 0n);
 }
 
@@ -130,7 +132,8 @@ export function readNetworkBoundary(input: string): BoundaryReading {
   if (text.includes('/')) return readSubnet(text);
   if (text.includes('-')) return readRange(text);
   return {
-    problem: 'is neither a subnet (like 192.0.2.0/24 or 2001:db8::/32) nor a range (like 192.0.2.10-192.0.2.20)',
+    problem:
+      'is neither a subnet (like 192.0.2.0/24 or 2001:db8::/32) nor a range (like 192.0.2.10-192.0.2.20)',
   };
 }
 
@@ -151,15 +154,17 @@ function readSubnet(text: string): BoundaryReading {
   if ((address.value & hostMask) !== 0n) {
     return { problem: `has host bits set after the /${prefix} prefix; the subnet is ${network}` };
   }
-  return { boundary: { kind: 'subnet', family: address.family, first, last: first | hostMask, text: network } };
+  return {
+    boundary: { kind: 'subnet', family: address.family, first, last: first | hostMask, text: network },
+  };
 }
 
 function readRange(text: string): BoundaryReading {
-  const parts = text.split('-');
-  if (parts.length !== 2) return { problem: 'a range has exactly one "-" between two addresses' };
-  const first = boundaryAddress(parts[0]!.trim());
+  const [firstText = '', lastText = '', extra] = text.split('-');
+  if (extra !== undefined) return { problem: 'a range has exactly one "-" between two addresses' };
+  const first = boundaryAddress(firstText.trim());
   if (typeof first === 'string') return { problem: first };
-  const last = boundaryAddress(parts[1]!.trim());
+  const last = boundaryAddress(lastText.trim());
   if (typeof last === 'string') return { problem: last };
   if (first.family !== last.family) return { problem: 'mixes an IPv4 and an IPv6 address' };
   if (first.value > last.value) return { problem: 'starts after it ends' };
@@ -177,7 +182,9 @@ export function isCanonicalBoundary(text: string): boolean {
 
 /** True when the address lies inside the boundary (same family, first <= address <= last). */
 export function boundaryContains(boundary: NetworkBoundary, address: IpAddressValue): boolean {
-  return boundary.family === address.family && boundary.first <= address.value && address.value <= boundary.last;
+  return (
+    boundary.family === address.family && boundary.first <= address.value && address.value <= boundary.last
+  );
 }
 
 /** True when two boundaries share at least one address. */

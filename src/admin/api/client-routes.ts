@@ -4,7 +4,7 @@ import { getClient, listClients, setClientState } from '../../site/clients/clien
 import { collectionsOfClient } from '../../site/collections/collection-store.js';
 import { deploymentsOfCollections, refreshTargeted } from '../../site/deployments/deployment-store.js';
 import { inTransaction } from '../../site/database/site-db.js';
-import { NotFoundError } from '../../site/site-errors.js';
+import { ConflictError, NotFoundError } from '../../site/site-errors.js';
 import { adminRoute } from './route-table.js';
 import { nextCursor, pageQuery } from './paging.js';
 
@@ -93,6 +93,9 @@ export const clientRoutes = [
         const updated = await inTransaction(context.db, async (trx) => {
           const before = await getClient(trx, params.id);
           if (before === undefined) throw new NotFoundError(`client ${params.id} does not exist`);
+          if (action === 'approve' && before.state === 'revoked') {
+            throw new ConflictError(`client ${params.id} is revoked; a revocation is final (S1)`);
+          }
           const after = await setClientState(
             trx,
             params.id,

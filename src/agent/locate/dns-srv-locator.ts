@@ -28,8 +28,10 @@ export interface LocateByDnsSrvOptions {
   random?: () => number;
 }
 
-const domainPattern = /^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
-const hostPattern = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const domainPattern =
+  /^(?=.{1,253}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/;
+const hostPattern =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
  * Management point URLs from the `_steward-mp._tcp.<domain>` SRV records, in the order RFC 2782
@@ -40,7 +42,8 @@ const hostPattern = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a
  */
 export async function locateByDnsSrv(domain: string, options: LocateByDnsSrvOptions = {}): Promise<string[]> {
   const bare = domain.replace(/\.$/, '');
-  if (!domainPattern.test(bare)) throw new NoSrvRecordsError(`"${domain.slice(0, 253)}" is not a DNS domain name`);
+  if (!domainPattern.test(bare))
+    throw new NoSrvRecordsError(`"${domain.slice(0, 253)}" is not a DNS domain name`);
   const name = `${managementPointSrvPrefix}${bare}`;
   const timeoutMs = options.timeoutMs ?? serverLocatorLimits.timeoutMs;
   const resolver = options.resolver ?? defaultResolver(options.servers, timeoutMs);
@@ -71,7 +74,11 @@ function defaultResolver(servers: readonly string[] | undefined, timeoutMs: numb
   return resolver;
 }
 
-async function resolveWithTimeout(resolver: SrvResolver, name: string, timeoutMs: number): Promise<SrvRecord[]> {
+async function resolveWithTimeout(
+  resolver: SrvResolver,
+  name: string,
+  timeoutMs: number,
+): Promise<SrvRecord[]> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
@@ -101,7 +108,10 @@ async function resolveWithTimeout(resolver: SrvResolver, name: string, timeoutMs
  * probability proportional to its weight (zero-weight records sorted first so they keep a small
  * chance, as the RFC describes).
  */
-export function orderSrvRecords<T extends { priority: number; weight: number }>(records: readonly T[], random: () => number): T[] {
+export function orderSrvRecords<T extends { priority: number; weight: number }>(
+  records: readonly T[],
+  random: () => number,
+): T[] {
   const priorities = [...new Set(records.map((record) => record.priority))].sort((a, b) => a - b);
   const ordered: T[] = [];
   for (const priority of priorities) {
@@ -110,7 +120,7 @@ export function orderSrvRecords<T extends { priority: number; weight: number }>(
       .sort((a, b) => (a.weight === 0 ? 0 : 1) - (b.weight === 0 ? 0 : 1));
     while (left.length > 0) {
       const total = left.reduce((sum, record) => sum + Math.max(0, record.weight), 0);
-      const pick = random() * (total + 1);
+      const pick = Math.floor(random() * (total + 1));
       let running = 0;
       let index = left.findIndex((record) => {
         running += Math.max(0, record.weight);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import {
+  clientAddressSchema,
   locateAnswerSchema,
-  locateRequestSchema,
+  protocolLimits,
   serverLocatorLimits,
   serverLocatorPaths,
   type LocateAnswer,
@@ -10,6 +11,8 @@ import {
   acceptLocatorAnswer,
   certifiedSiteKeys,
   followRotations,
+  PayloadInvalidError,
+  trustRootFromPin,
   trustRootOnFirstUse,
   verifySiteCertificate,
   type TrustedRoot,
@@ -24,6 +27,12 @@ export interface LocateBySlpOptions {
    * checked for consistency with the root chain it came with, and `verified` is false.
    */
   root?: TrustedRoot;
+  /**
+   * A root key fingerprint pinned at install (`--root-key`), for an agent that holds no root yet:
+   * the root is anchored on the answer's chain from this pin (C1), then the answer is verified.
+   * Ignored when `root` is given.
+   */
+  pin?: string;
   /** The site the agent belongs to, when it knows one: an answer for another site is refused. */
   siteCode?: string;
   /** One "now" for every time check of this operation. */
@@ -39,7 +48,10 @@ export interface LocatedSite {
   /** Every management point URL, in the order the answer lists them (management points by name). */
   managementPointUrls: string[];
   managementPoints: { name: string; urls: string[] }[];
-  /** True when the site certificate chains to the given root and the answer is signed by that site's key. */
+  /**
+   * True when the site certificate chains to the given root (or the pinned key) and the answer is
+   * signed by that site's key; false when the root was taken on first use from the answer itself.
+   */
   verified: boolean;
   /** The boundary that matched (canonical subnet or range). */
   boundary: string;
@@ -59,9 +71,26 @@ function locateUrl(slpUrl: string): string {
     parsed.username !== '' ||
     parsed.password !== ''
   ) {
-    throw new LocatorResponseError(`${slpUrl.slice(0, 200)} is not an http(s) URL of a server locator point`);
+    throw new PayloadInvalidError(`${slpUrl.slice(0, 200)} is not an http(s) URL of a server locator point`);
   }
   return `${slpUrl.replace(/\/+$/, '')}${serverLocatorPaths.locate}`;
+}
+
+/**
+ * C6: the addresses sent, within what the locator accepts: IP addresses only, each once, at most
+ * protocolLimits.maxAddresses (the first ones). ERR_PAYLOAD_INVALID when none is left.
+ */
+function addressesToAsk(addresses: readonly string[]): string[] {
+  const asked = [...new Set(addresses.filter((text) => clientAddressSchema.safeParse(text).success))].slice(
+    0,
+    protocolLimits.maxAddresses,
+  );
+  if (asked.length === 0) {
+    throw new PayloadInvalidError(
+      'None of the addresses given is an IP address; the locator needs at least one.',
+    );
+  }
+  return asked;
 }
 
 function parseAnswer(url: string, bytes: Buffer): LocateAnswer {
@@ -82,11 +111,12 @@ function parseAnswer(url: string, bytes: Buffer): LocateAnswer {
 
 /**
  * Asks a server locator point which site and management points serve these addresses (DESIGN.md
- * section 3). Every exchange has a byte limit and a timeout (C6). With a root: C1 rotations offered
- * by the answer are followed from that root, the site certificate must chain to it (C2), and the
- * answer must be signed by that site's key, for the site it names, in date, and for a boundary
- * holding one of these addresses (acceptLocatorAnswer, C2 locating). The MP key met next is still
- * checked against its own certificate (C2).
+ * section 3). Every exchange has a byte limit and a timeout (C6). With a root (or a pin): C1
+ * rotations offered by the answer are followed from that root (or the root is anchored on the pin),
+ * the site certificate must chain to it (C2), and the answer must be signed by that site's key,
+ * for the site it names, in date, and for a boundary holding one of these addresses
+ * (acceptLocatorAnswer, C2 locating). The MP key met next is still checked against its own
+ * certificate (C2).
  */
 export async function locateBySlp(
   slpUrl: string,
@@ -94,27 +124,28 @@ export async function locateBySlp(
   options: LocateBySlpOptions,
 ): Promise<LocatedSite> {
   const url = locateUrl(slpUrl);
-  const request = locateRequestSchema.safeParse({ addresses: [...addresses] });
-  if (!request.success) {
-    throw new LocatorResponseError(
-      `cannot ask the locator about these addresses: ${z.prettifyError(request.error)}`,
-    );
-  }
-  const bytes = await boundedPostJson(url, request.data, {
-    maxBytes: options.maxBytes ?? serverLocatorLimits.maxResponseBytes,
-    timeoutMs: options.timeoutMs ?? serverLocatorLimits.timeoutMs,
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  });
+  const asked = addressesToAsk(addresses);
+  const bytes = await boundedPostJson(
+    url,
+    { addresses: asked },
+    {
+      maxBytes: options.maxBytes ?? serverLocatorLimits.maxResponseBytes,
+      timeoutMs: options.timeoutMs ?? serverLocatorLimits.timeoutMs,
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    },
+  );
   const answer = parseAnswer(url, bytes);
   const { now } = options;
   const root =
-    options.root === undefined
-      ? trustRootOnFirstUse(answer.rootChain, now)
-      : followRotations(options.root, answer.rootChain, now);
+    options.root !== undefined
+      ? followRotations(options.root, answer.rootChain, now)
+      : options.pin !== undefined
+        ? trustRootFromPin(answer.rootChain, options.pin, now)
+        : trustRootOnFirstUse(answer.rootChain, now);
   const certificate = verifySiteCertificate(answer.siteCertificate, root, now);
   const opened = acceptLocatorAnswer(answer.answer, {
     siteKeys: certifiedSiteKeys([certificate]),
-    addresses,
+    addresses: asked,
     now,
     ...(options.siteCode === undefined ? {} : { siteCode: options.siteCode }),
   });
@@ -123,7 +154,7 @@ export async function locateBySlp(
     siteCode: payload.siteCode,
     managementPointUrls: [...new Set(payload.managementPoints.flatMap((mp) => mp.urls))],
     managementPoints: payload.managementPoints.map((mp) => ({ name: mp.name, urls: [...mp.urls] })),
-    verified: options.root !== undefined,
+    verified: options.root !== undefined || options.pin !== undefined,
     boundary: payload.boundary,
     expiresAt: payload.expiresAt,
     root,

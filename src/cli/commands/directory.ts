@@ -10,7 +10,6 @@ import {
   publishSiteEntries,
   unpublishSiteEntries,
   type DirectoryConfig,
-  type DirectoryTlsMode,
 } from '../../directory/index.js';
 import { siteEntriesFromDataFolder } from '../../directory/publish/site-data.js';
 import { createOutput, runCommand, table, UsageError } from '../../protocol/command-line.js';
@@ -53,7 +52,7 @@ function directoryConfig(options: ConnectionOptions): DirectoryConfig {
       ? {}
       : {
           tls: {
-            mode: (tls ?? (options.url.startsWith('ldaps:') ? 'ldaps' : 'starttls')) as DirectoryTlsMode,
+            mode: tls ?? (options.url.startsWith('ldaps:') ? 'ldaps' : 'starttls'),
             ...(options.caFile === undefined ? {} : { caFile: resolve(options.caFile) }),
           },
         }),

@@ -78,7 +78,7 @@ export class ServerLocatorPoint {
   readonly #refreshMs: number;
   readonly #answers = new Map<string, CachedAnswer>();
   #view: LocatorView | undefined;
-  #loading: Promise<LocatorView> | undefined;
+  #loading: { generation: number; promise: Promise<LocatorView> } | undefined;
   #generation = 0;
   #signatures = 0;
 
@@ -108,14 +108,18 @@ export class ServerLocatorPoint {
   }
 
   register(app: FastifyInstance): void {
-    app.post(serverLocatorPaths.locate, { bodyLimit: serverLocatorLimits.maxRequestBytes }, async (request, reply) => {
-      const parsed = locateRequestSchema.safeParse(request.body);
-      if (!parsed.success) {
-        throw new InvalidRequestError(`invalid request body: ${z.prettifyError(parsed.error)}`);
-      }
-      const body = await this.locate(parsed.data.addresses);
-      return reply.type('application/json').header('cache-control', 'no-store').send(body);
-    });
+    app.post(
+      serverLocatorPaths.locate,
+      { bodyLimit: serverLocatorLimits.maxRequestBytes },
+      async (request, reply) => {
+        const parsed = locateRequestSchema.safeParse(request.body);
+        if (!parsed.success) {
+          throw new InvalidRequestError(`invalid request body: ${z.prettifyError(parsed.error)}`);
+        }
+        const body = await this.locate(parsed.data.addresses);
+        return reply.type('application/json').header('cache-control', 'no-store').send(body);
+      },
+    );
   }
 
   /** The encoded answer body for these addresses (the route's work, without HTTP). */
@@ -162,7 +166,10 @@ export class ServerLocatorPoint {
       siteCertificate: view.siteCertificate ?? '',
       rootChain: view.rootChain,
     };
-    const entry = { body: Buffer.from(JSON.stringify(answer)), renewAtMs: nowMs + this.#validityMs - this.#marginMs };
+    const entry = {
+      body: Buffer.from(JSON.stringify(answer)),
+      renewAtMs: nowMs + this.#validityMs - this.#marginMs,
+    };
     if (this.#answers.size >= maxCachedAnswers) this.#evict(nowMs);
     this.#answers.set(key, entry);
     return entry.body;
@@ -187,18 +194,19 @@ export class ServerLocatorPoint {
   }
 
   #reload(): Promise<LocatorView> {
-    if (this.#loading !== undefined) return this.#loading;
     const generation = this.#generation;
-    const loading = this.#readView()
+    // A read started before the last invalidate() may hold old data: it is not shared.
+    if (this.#loading?.generation === generation) return this.#loading.promise;
+    const promise = this.#readView()
       .then((view) => {
         if (generation === this.#generation) this.#view = view;
         return view;
       })
       .finally(() => {
-        this.#loading = undefined;
+        if (this.#loading?.promise === promise) this.#loading = undefined;
       });
-    this.#loading = loading;
-    return loading;
+    this.#loading = { generation, promise };
+    return promise;
   }
 
   async #readView(): Promise<LocatorView> {

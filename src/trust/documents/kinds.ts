@@ -13,6 +13,7 @@ import { policyBodySchema } from './policy-body.js';
 import { rootSchema } from './root.js';
 import { siteCertificateSchema } from './site-certificate.js';
 import { siteMessageSchema } from './site-message.js';
+import { tlsCaSchema } from './tls-ca.js';
 
 /** Schema of every document kind. */
 export const documentSchemas = {
@@ -26,6 +27,7 @@ export const documentSchemas = {
   'client-report': clientReportSchema,
   'site-message': siteMessageSchema,
   'locator-answer': locatorAnswerSchema,
+  'tls-ca': tlsCaSchema,
 } as const;
 
 export type DocumentKind = keyof typeof documentSchemas;
@@ -68,4 +70,5 @@ export const defaultMaxEnvelopeBytes: Readonly<Record<DocumentKind, number>> = {
   'client-report': 4 * mebibyte,
   'site-message': 16 * mebibyte,
   'locator-answer': mebibyte,
+  'tls-ca': mebibyte,
 };
