@@ -27,6 +27,17 @@ export const algorithms = {
   },
   /** Key files at rest: AES-256-GCM with a 96-bit nonce and 128-bit tag. */
   cipher: { name: 'aes-256-gcm', keyBytes: 32, ivBytes: 12, tagBytes: 16 },
+  /**
+   * TLS certificates (docs/tls.md): ECDSA P-256 keys with SHA-256 signatures, which every browser
+   * accepts; TLS 1.2 at least. `namedCurve` is OpenSSL's name, `webCrypto` the WebCrypto parameters.
+   */
+  certificate: {
+    keyType: 'ec',
+    namedCurve: 'prime256v1',
+    webCrypto: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' },
+    minTlsVersion: 'TLSv1.2',
+    serialBytes: 16,
+  },
 } as const;
 
 /** scrypt cost parameters. */

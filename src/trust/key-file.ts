@@ -81,7 +81,8 @@ export async function writeKeyFile(
   await writeAtomically(path, JSON.stringify(document, null, 2) + '\n');
 }
 
-async function writeAtomically(path: string, text: string): Promise<void> {
+/** Writes text to path atomically (temporary file, fsync, rename), mode 0600; ERR_KEY_FILE on failure. */
+export async function writeAtomically(path: string, text: string): Promise<void> {
   const temporary = `${path}.${randomId()}.tmp`;
   try {
     const handle = await open(temporary, 'wx', 0o600);
@@ -100,7 +101,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   }
 }
 
-async function readCapped(path: string): Promise<Buffer> {
+/** C6: reads a key file of at most maxKeyFileBytes; ERR_KEY_FILE when missing, unreadable or larger. */
+export async function readCapped(path: string): Promise<Buffer> {
   let handle;
   try {
     handle = await open(path, 'r');

@@ -24,6 +24,11 @@ export function daysFromNow(days: number): string {
   return new Date(now.getTime() + days * 86_400_000).toISOString();
 }
 
+/** ISO time `minutes` after now (negative: before). */
+export function minutesFromNow(minutes: number): string {
+  return new Date(now.getTime() + minutes * 60_000).toISOString();
+}
+
 /** A fixed Ed25519 key: seed = SHA-256("steward-test-key:" + label). */
 export function seededKey(label: string): SigningKey {
   return SigningKey.fromSeed(Buffer.from(sha256Hex(`steward-test-key:${label}`), 'hex'));
@@ -136,6 +141,23 @@ const samples: { [K in DocumentKind]: PayloadInputOf<K> } = {
     fromSite: 'CHI',
     toSite: 'ABC',
     records: [{ recordId: 'r-1', type: 'status', body: { count: 1 } }],
+    ...validity,
+  },
+  'locator-answer': {
+    kind: 'locator-answer',
+    version: 1,
+    siteCode: 'ABC',
+    boundary: '192.0.2.0/24',
+    managementPoints: [{ name: 'mp1.example.test', urls: ['https://mp1.example.test:8443/'] }],
+    issuedAt: minutesFromNow(-1),
+    expiresAt: minutesFromNow(14),
+  },
+  'tls-ca': {
+    kind: 'tls-ca',
+    version: 1,
+    caCertificateSha256: sha256Hex('ca certificate'),
+    subjectPublicKeySha256: sha256Hex('ca public key'),
+    siteCode: 'ABC',
     ...validity,
   },
 };
