@@ -7,7 +7,7 @@ describe('docs/agent.md status message table', () => {
   const text = readFileSync(resolve(import.meta.dirname, '../../docs/agent.md'), 'utf8');
   const rows = [
     ...text.matchAll(
-      /^\| (\d{5}) \| ([a-z-]+)(?: \([A-Z0-9]+\))? \| (info|warning|error) \| ([a-z-]+) \|$/gm,
+      /^\|\s*(\d{5})\s*\|\s*([a-z-]+)(?: \([A-Z0-9]+\))?\s*\|\s*(info|warning|error)\s*\|\s*([a-z-]+)\s*\|$/gm,
     ),
   ].map((m) => ({
     id: Number(m[1]),
