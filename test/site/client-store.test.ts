@@ -14,7 +14,12 @@ import { TestClient } from '../support/test-pki.js';
 const now = new Date('2026-03-01T12:00:00.000Z');
 const later = new Date('2026-03-01T13:00:00.000Z');
 
-function registration(client: TestClient, state: 'pending' | 'approved', at = now, hostname = client.hostname) {
+function registration(
+  client: TestClient,
+  state: 'pending' | 'approved',
+  at = now,
+  hostname = client.hostname,
+) {
   return {
     id: client.id,
     publicKey: client.key.publicRecord().publicKey,
@@ -119,7 +124,8 @@ describeEachBackend('client store', (open) => {
     const percent = new TestClient('lab-a%b');
     const underscore = new TestClient('lab-a_b');
     const backslash = new TestClient('lab-a\\b');
-    for (const client of [plain, percent, underscore, backslash]) await addClient(database.db, client, 'pending');
+    for (const client of [plain, percent, underscore, backslash])
+      await addClient(database.db, client, 'pending');
     const hostnames = async (search: string) =>
       (await listClients(database.db, { search, limit: 100 })).map((c) => c.hostname).sort();
     expect(await hostnames('LAB-A%B')).toEqual(['lab-a%b']);
@@ -128,9 +134,9 @@ describeEachBackend('client store', (open) => {
     expect(await hostnames('lab-a')).toEqual(['lab-a%b', 'lab-a\\b', 'lab-a_b', 'lab-ab1']);
     expect(await hostnames('%')).toEqual(['lab-a%b']);
     // An id prefix finds the client too.
-    expect((await listClients(database.db, { search: plain.id.slice(0, 20), limit: 10 })).map((c) => c.id)).toEqual([
-      plain.id,
-    ]);
+    expect(
+      (await listClients(database.db, { search: plain.id.slice(0, 20), limit: 10 })).map((c) => c.id),
+    ).toEqual([plain.id]);
   });
 
   it('counts clients by state', async () => {
@@ -174,14 +180,24 @@ describeEachBackend('enrolment tokens', (open) => {
   });
 
   it('S1 an expired token is refused and keeps its uses', async () => {
-    const token = await createEnrolmentToken(database.db, { description: '', uses: 5, expiresAt: later, now });
+    const token = await createEnrolmentToken(database.db, {
+      description: '',
+      uses: 5,
+      expiresAt: later,
+      now,
+    });
     expect(await consumeEnrolmentToken(database.db, token.token, later)).toBe(false);
     expect(await consumeEnrolmentToken(database.db, token.token, new Date(later.getTime() + 1))).toBe(false);
     expect(await consumeEnrolmentToken(database.db, token.token, new Date(later.getTime() - 1))).toBe(true);
   });
 
   it('S1 a wrong or malformed token is refused and uses nothing', async () => {
-    const token = await createEnrolmentToken(database.db, { description: '', uses: 1, expiresAt: later, now });
+    const token = await createEnrolmentToken(database.db, {
+      description: '',
+      uses: 1,
+      expiresAt: later,
+      now,
+    });
     expect(await consumeEnrolmentToken(database.db, `${token.token}x`, now)).toBe(false);
     expect(await consumeEnrolmentToken(database.db, token.token.slice(4), now)).toBe(false);
     expect(await consumeEnrolmentToken(database.db, `enr_${'a'.repeat(200)}`, now)).toBe(false);
@@ -193,7 +209,12 @@ describeEachBackend('enrolment tokens', (open) => {
   });
 
   it('S1 concurrent uses of a one-use token succeed once', async () => {
-    const token = await createEnrolmentToken(database.db, { description: '', uses: 1, expiresAt: later, now });
+    const token = await createEnrolmentToken(database.db, {
+      description: '',
+      uses: 1,
+      expiresAt: later,
+      now,
+    });
     const results = await Promise.all(
       Array.from({ length: 5 }, () => consumeEnrolmentToken(database.db, token.token, now)),
     );

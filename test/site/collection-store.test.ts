@@ -67,10 +67,18 @@ describeEachBackend('collection store', (open) => {
       createCollection(database.db, { name: 'Unique', description: '', rule: null, clientIds: [] }, now),
     ).rejects.toMatchObject({ code: 'ERR_CONFLICT' });
     await expect(
-      createCollection(database.db, { name: 'Ghosts', description: '', rule: null, clientIds: ['0'.repeat(64)] }, now),
+      createCollection(
+        database.db,
+        { name: 'Ghosts', description: '', rule: null, clientIds: ['0'.repeat(64)] },
+        now,
+      ),
     ).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
     await expect(
-      createCollection(database.db, { name: 'Broken', description: '', rule: 'os.family = ', clientIds: [] }, now),
+      createCollection(
+        database.db,
+        { name: 'Broken', description: '', rule: 'os.family = ', clientIds: [] },
+        now,
+      ),
     ).rejects.toThrow();
     const names = (await listCollections(database.db)).map((c) => c.name);
     expect(names).toContain('Unique');
@@ -96,7 +104,12 @@ describeEachBackend('collection store', (open) => {
   it('evaluates a rule over inventory for every client, in the database', async () => {
     const created = await createCollection(
       database.db,
-      { name: 'Debian web', description: '', rule: 'os.family = "debian" and software.name = "nginx"', clientIds: [] },
+      {
+        name: 'Debian web',
+        description: '',
+        rule: 'os.family = "debian" and software.name = "nginx"',
+        clientIds: [],
+      },
       now,
     );
     expect(created.memberCount).toBe(0);
@@ -130,8 +143,18 @@ describeEachBackend('collection store', (open) => {
     await evaluateCollection(database.db, created.id, now);
     expect(await memberIds(created.id)).toEqual(ids([alpine]));
     // web-1 becomes Alpine and the Alpine box becomes Debian; only web-1 is re-evaluated.
-    await applyInventory(database.db, web1.id, fullInventory({ 'os.family': 'alpine', 'hw.memoryMb': 4096 }, [nginx]), now);
-    await applyInventory(database.db, alpine.id, fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 512 }), now);
+    await applyInventory(
+      database.db,
+      web1.id,
+      fullInventory({ 'os.family': 'alpine', 'hw.memoryMb': 4096 }, [nginx]),
+      now,
+    );
+    await applyInventory(
+      database.db,
+      alpine.id,
+      fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 512 }),
+      now,
+    );
     const changed = await evaluateCollection(database.db, created.id, now, [web1.id]);
     expect([...changed]).toEqual([web1.id]);
     expect(await memberIds(created.id)).toEqual(ids([web1, alpine]));
@@ -143,8 +166,18 @@ describeEachBackend('collection store', (open) => {
     expect([...full]).toEqual([alpine.id]);
     expect(await memberIds(created.id)).toEqual(ids([web1]));
     // Restore the inventory for the other tests.
-    await applyInventory(database.db, web1.id, fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 4096 }, [nginx]), now);
-    await applyInventory(database.db, alpine.id, fullInventory({ 'os.family': 'alpine', 'hw.memoryMb': 512 }), now);
+    await applyInventory(
+      database.db,
+      web1.id,
+      fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 4096 }, [nginx]),
+      now,
+    );
+    await applyInventory(
+      database.db,
+      alpine.id,
+      fullInventory({ 'os.family': 'alpine', 'hw.memoryMb': 512 }),
+      now,
+    );
   });
 
   it('a direct member stays when the rule stops matching it', async () => {
@@ -168,7 +201,10 @@ describeEachBackend('collection store', (open) => {
       now,
     );
     const first = await collectionMembers(database.db, created.id, { limit: 3 });
-    const second = await collectionMembers(database.db, created.id, { limit: 3, after: first.at(-1)?.clientId });
+    const second = await collectionMembers(database.db, created.id, {
+      limit: 3,
+      after: first.at(-1)?.clientId,
+    });
     expect([...first, ...second].map((m) => m.clientId)).toEqual(ids(all));
     expect(second).toHaveLength(1);
   });
@@ -180,7 +216,12 @@ describeEachBackend('collection store', (open) => {
       now,
     );
     const { packageId } = await addPackage(database.db, siteKey, { name: 'evaluator-package' }, now);
-    const deployment = await addDeployment(database.db, siteKey, { packageId, collectionId: created.id }, now);
+    const deployment = await addDeployment(
+      database.db,
+      siteKey,
+      { packageId, collectionId: created.id },
+      now,
+    );
     expect((await deploymentSummary(database.db, deployment.id)).targeted).toBe(0);
     const told: string[][] = [];
     const evaluator = new CollectionEvaluator(
@@ -194,7 +235,12 @@ describeEachBackend('collection store', (open) => {
     expect((await deploymentSummary(database.db, deployment.id)).targeted).toBe(1);
 
     // Inventory of db-1 changes: the debounced evaluation picks it up.
-    await applyInventory(database.db, db1.id, fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 256 }), now);
+    await applyInventory(
+      database.db,
+      db1.id,
+      fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 256 }),
+      now,
+    );
     evaluator.clientsChanged([db1.id]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await evaluator.settled();

@@ -48,7 +48,12 @@ describeEachBackend('packages and deployments', (open) => {
   });
 
   it('stores package versions with their programs and signed manifest', async () => {
-    await addPackage(database.db, siteKey, { name: 'Editor', version: '2.0.0' }, new Date(now.getTime() + hour));
+    await addPackage(
+      database.db,
+      siteKey,
+      { name: 'Editor', version: '2.0.0' },
+      new Date(now.getTime() + hour),
+    );
     const versions = (await listPackages(database.db)).filter((p) => p.packageId === packageId);
     expect(versions.map((v) => v.version)).toEqual(['1.0.0', '2.0.0']);
     expect(versions[0]?.programs).toEqual([testProgram]);
@@ -58,7 +63,9 @@ describeEachBackend('packages and deployments', (open) => {
     expect(first.manifestHash).toBe(manifestHash);
     const manifest = openDocument('content-manifest', first.manifest, [siteKey.verifyingKey()], 1, now);
     expect(manifest.hash).toBe(manifestHash);
-    await expect(getPackageVersion(database.db, packageId, '9.9.9')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await expect(getPackageVersion(database.db, packageId, '9.9.9')).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+    });
   });
 
   it('C4 a deployment becomes a policy body signed by the site key, verifiable with openDocument', async () => {
@@ -85,9 +92,9 @@ describeEachBackend('packages and deployments', (open) => {
       rerun: 'never',
     });
     // Another key does not open it.
-    expect(() => openDocument('policy-body', envelope ?? '', [SigningKey.generate().verifyingKey()], 1, now)).toThrow(
-      expect.objectContaining({ code: 'ERR_UNKNOWN_KEY' }) as Error,
-    );
+    expect(() =>
+      openDocument('policy-body', envelope ?? '', [SigningKey.generate().verifyingKey()], 1, now),
+    ).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_KEY' }) as Error);
     // The stored hash is the hash an assignment list names (C4).
     const row = await database.db
       .selectFrom('policy_bodies')
@@ -124,7 +131,12 @@ describeEachBackend('packages and deployments', (open) => {
       { name: 'Later', description: '', rule: null, clientIds: [client.id, approved.id] },
       now,
     );
-    const deployment = await addDeployment(database.db, siteKey, { packageId, collectionId: collection.id }, now);
+    const deployment = await addDeployment(
+      database.db,
+      siteKey,
+      { packageId, collectionId: collection.id },
+      now,
+    );
     expect((await deploymentSummary(database.db, deployment.id)).targeted).toBe(1);
     await setClientState(database.db, client.id, 'approved', 'admin', now);
     await refreshTargeted(database.db, deployment.id);
@@ -142,7 +154,12 @@ describeEachBackend('packages and deployments', (open) => {
       { name: 'Policy targets', description: '', rule: null, clientIds: [client.id, pending.id, revoked.id] },
       now,
     );
-    const lasting = await addDeployment(database.db, siteKey, { packageId, collectionId: collection.id }, now);
+    const lasting = await addDeployment(
+      database.db,
+      siteKey,
+      { packageId, collectionId: collection.id },
+      now,
+    );
     const shortLived = await addDeployment(
       database.db,
       siteKey,
@@ -175,7 +192,9 @@ describeEachBackend('packages and deployments', (open) => {
       rerun: 'never' as const,
     };
     const before = (await listDeployments(database.db)).length;
-    await expect(createDeployment(database.db, { ...input, programName: 'Nope' }, signing, now)).rejects.toMatchObject({
+    await expect(
+      createDeployment(database.db, { ...input, programName: 'Nope' }, signing, now),
+    ).rejects.toMatchObject({
       code: 'ERR_NOT_FOUND',
     });
     await expect(
@@ -191,6 +210,8 @@ describeEachBackend('packages and deployments', (open) => {
       createDeployment(database.db, { ...input, mandatoryAt: new Date(now.getTime() - hour) }, signing, now),
     ).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST' });
     expect((await listDeployments(database.db)).length).toBe(before);
-    await expect(requireDeployment(database.db, 'ABC-dep-missing')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    await expect(requireDeployment(database.db, 'ABC-dep-missing')).rejects.toMatchObject({
+      code: 'ERR_NOT_FOUND',
+    });
   });
 });

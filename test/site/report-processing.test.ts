@@ -4,7 +4,12 @@ import { createCollection } from '../../src/site/collections/collection-store.js
 import { deploymentSummary } from '../../src/site/deployments/deployment-store.js';
 import { applyHeartbeat, applyInventory } from '../../src/site/inventory/inventory-store.js';
 import { InboxProcessor } from '../../src/site/reports/inbox-processor.js';
-import { markProcessed, pruneInbox, storeReports, unprocessedReports } from '../../src/site/reports/report-inbox.js';
+import {
+  markProcessed,
+  pruneInbox,
+  storeReports,
+  unprocessedReports,
+} from '../../src/site/reports/report-inbox.js';
 import { SigningKey } from '../../src/trust/index.js';
 import { describeEachBackend, type OpenedTestDatabase } from '../support/backends.js';
 import { addClient, addDeployment, addPackage } from '../support/site-fixture.js';
@@ -60,13 +65,22 @@ describeEachBackend('inventory store', (open) => {
     ).inventory_resync;
 
   it('heartbeat discovery records names, addresses and when the client was last seen', async () => {
-    await applyHeartbeat(database.db, client.id, heartbeatBody('inv-1-renamed', { addresses: ['192.0.2.7'] }), now);
+    await applyHeartbeat(
+      database.db,
+      client.id,
+      heartbeatBody('inv-1-renamed', { addresses: ['192.0.2.7'] }),
+      now,
+    );
     const discovery = await database.db
       .selectFrom('discovery')
       .selectAll()
       .where('client_id', '=', client.id)
       .executeTakeFirstOrThrow();
-    expect(discovery).toMatchObject({ hostname: 'inv-1-renamed', domain: 'example.test', addresses: ['192.0.2.7'] });
+    expect(discovery).toMatchObject({
+      hostname: 'inv-1-renamed',
+      domain: 'example.test',
+      addresses: ['192.0.2.7'],
+    });
     const row = await database.db
       .selectFrom('clients')
       .select(['hostname', 'last_seen_at'])
@@ -79,7 +93,12 @@ describeEachBackend('inventory store', (open) => {
   let baseHash: string;
 
   it('a full inventory replaces what the site held', async () => {
-    await applyInventory(database.db, client.id, fullInventory({ 'os.family': 'old' }, [pkg('stale', '1')]), now);
+    await applyInventory(
+      database.db,
+      client.id,
+      fullInventory({ 'os.family': 'old' }, [pkg('stale', '1')]),
+      now,
+    );
     const full = fullInventory({ 'os.family': 'debian', 'hw.memoryMb': 2048, 'os.version': '12' }, [
       pkg('nginx', '1.24'),
       pkg('curl', '8.0'),
@@ -103,7 +122,11 @@ describeEachBackend('inventory store', (open) => {
       softwareRemoved: [{ name: 'curl', arch: 'amd64' }],
     });
     expect(await applyInventory(database.db, client.id, delta, now)).toEqual({ needsFull: false });
-    expect(await facts()).toEqual({ 'os.family': 'debian', 'hw.memoryMb': 4096, 'inventory.hash': delta.hash });
+    expect(await facts()).toEqual({
+      'os.family': 'debian',
+      'hw.memoryMb': 4096,
+      'inventory.hash': delta.hash,
+    });
     expect(await software()).toEqual(['nginx=1.26/amd64', 'vim=9.1/amd64']);
     baseHash = delta.hash;
     const history = await database.db
@@ -117,7 +140,10 @@ describeEachBackend('inventory store', (open) => {
 
   it('a delta on another base is not applied and asks for a full inventory (inventory_resync)', async () => {
     const before = { facts: await facts(), software: await software() };
-    const wrong = inventoryDelta('0'.repeat(64), { set: { 'hw.memoryMb': 1 }, softwareSet: [pkg('evil', '1')] });
+    const wrong = inventoryDelta('0'.repeat(64), {
+      set: { 'hw.memoryMb': 1 },
+      softwareSet: [pkg('evil', '1')],
+    });
     expect(await applyInventory(database.db, client.id, wrong, now)).toEqual({ needsFull: true });
     expect(await resync()).toBe(true);
     expect({ facts: await facts(), software: await software() }).toEqual(before);
@@ -174,7 +200,11 @@ describeEachBackend('report inbox', (open) => {
   it('S2 prunes only processed reports older than the replay window', async () => {
     const removed = await pruneInbox(database.db, new Date(now.getTime() + 1));
     expect(removed).toBe(3);
-    const left = await database.db.selectFrom('report_inbox').select('message_id').orderBy('message_id').execute();
+    const left = await database.db
+      .selectFrom('report_inbox')
+      .select('message_id')
+      .orderBy('message_id')
+      .execute();
     expect(left.map((r) => r.message_id)).toEqual(['b-1', 'b-2']);
     expect(await pruneInbox(database.db, new Date(now.getTime() + 60 * minute))).toBe(0);
   });

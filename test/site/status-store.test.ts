@@ -27,7 +27,9 @@ describeEachBackend('status store', (open) => {
       at(0),
     );
     const { packageId } = await addPackage(database.db, siteKey, { name: 'status-package' }, at(0));
-    deploymentId = (await addDeployment(database.db, siteKey, { packageId, collectionId: collection.id }, at(0))).id;
+    deploymentId = (
+      await addDeployment(database.db, siteKey, { packageId, collectionId: collection.id }, at(0))
+    ).id;
   });
   afterAll(async () => {
     await database.discard();
@@ -58,7 +60,9 @@ describeEachBackend('status store', (open) => {
     return counts;
   };
   const stateOf = async (client: TestClient) =>
-    (await deploymentClientStates(database.db, deploymentId, { limit: 100 })).find((s) => s.clientId === client.id);
+    (await deploymentClientStates(database.db, deploymentId, { limit: 100 })).find(
+      (s) => s.clientId === client.id,
+    );
 
   it('summaries move with each client through received, downloading, running, succeeded', async () => {
     const [a] = clients as [TestClient];
@@ -76,9 +80,18 @@ describeEachBackend('status store', (open) => {
 
   it('counts failures and time-outs in their own columns', async () => {
     const [, b, c] = clients as [TestClient, TestClient, TestClient];
-    await apply([incoming(b, 'program-started', at(1)), incoming(b, 'program-failed', at(2), { exitCode: 3 })]);
+    await apply([
+      incoming(b, 'program-started', at(1)),
+      incoming(b, 'program-failed', at(2), { exitCode: 3 }),
+    ]);
     await apply([incoming(c, 'program-started', at(1)), incoming(c, 'program-timed-out', at(9))]);
-    expect(await summary()).toMatchObject({ running: 0, succeeded: 1, failed: 1, timedOut: 1, notYetReported: 3 });
+    expect(await summary()).toMatchObject({
+      running: 0,
+      succeeded: 1,
+      failed: 1,
+      timedOut: 1,
+      notYetReported: 3,
+    });
     expect(await stateOf(b)).toMatchObject({ state: 'failed', exitCode: 3 });
     expect(await stateOf(c)).toMatchObject({ state: 'timed-out' });
   });
@@ -146,7 +159,10 @@ describeEachBackend('status store', (open) => {
     const before = await summary();
     // The same id again, even dressed up as a later success, is the same message: it is not stored
     // twice and must not move the summary.
-    const replay: IncomingStatus = { ...first, message: statusMessage('program-succeeded', deploymentId, at(3)) };
+    const replay: IncomingStatus = {
+      ...first,
+      message: statusMessage('program-succeeded', deploymentId, at(3)),
+    };
     await apply([replay]);
     expect(await summary()).toEqual(before);
     expect(await stateOf(f)).toMatchObject({ state: 'downloading' });

@@ -15,7 +15,7 @@ import { registerClient, setClientState } from '../../src/site/clients/client-st
 import type { SiteDatabase } from '../../src/site/database/schema.js';
 import type { SiteDb } from '../../src/site/database/site-db.js';
 import { createDeployment, type DeploymentRecord } from '../../src/site/deployments/deployment-store.js';
-import { installErrorHandler } from '../../src/site/http/error-handler.js';
+import { frameworkErrors, installErrorHandler } from '../../src/site/http/error-handler.js';
 import { initCentralSite, type SiteInitResult } from '../../src/site/init/site-init.js';
 import {
   packageIdFor,
@@ -23,7 +23,12 @@ import {
   type ProgramDefinition,
 } from '../../src/site/packages/package-store.js';
 import { startSiteServer, type RunningSite } from '../../src/site/server/site-server.js';
-import { errorBodySchema, managementPointPaths, type ErrorBody } from '../../src/protocol/index.js';
+import {
+  errorBodySchema,
+  managementPointPaths,
+  protocolLimits,
+  type ErrorBody,
+} from '../../src/protocol/index.js';
 import { sha256Hex, signDocument, type SigningKey } from '../../src/trust/index.js';
 import { openTestPglite, type OpenedTestDatabase } from './backends.js';
 import { buildSitePki, testSiteCode, type TestClient, type TestSitePki } from './test-pki.js';
@@ -178,7 +183,7 @@ export function countingDb(db: Kysely<SiteDatabase>): { db: Kysely<SiteDatabase>
 
 /** Asserts a 4xx/5xx answer: the status, and a JSON `{error:{code,message,retryable}}` body. */
 export function expectError(response: LightMyRequestResponse, status: number, code: string): ErrorBody {
-  expect({ status: response.statusCode, body: response.body.slice(0, 300) }).toMatchObject({ status });
+  expect(response.statusCode, `expected ${status} ${code}, got: ${response.body.slice(0, 300)}`).toBe(status);
   expect(response.headers['content-type']).toMatch(/^application\/json/);
   const body = errorBodySchema.parse(response.json());
   expect(body.error.code).toBe(code);
@@ -232,8 +237,10 @@ export async function startManagementPoint(
     },
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  // Set up like the site server's listener (src/site/server/site-server.ts).
+  const app = Fastify({ logger: false, bodyLimit: protocolLimits.maxRequestBytes, frameworkErrors });
   installErrorHandler(app);
+  app.removeContentTypeParser('text/plain');
   mp.register(app);
   await app.ready();
   return {
@@ -309,7 +316,7 @@ export async function startTestSite(
     token: string;
     password: string;
   };
-  const site = await startSiteServer({ dataDir, logLevel: 'fatal' });
+  const site = await startSiteServer({ dataDir, settings: { logLevel: 'fatal' } });
   return {
     dir,
     dataDir,

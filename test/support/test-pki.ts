@@ -9,7 +9,6 @@ import {
   encodeEnvelope,
   issueMpCertificate,
   issueSiteCertificate,
-  payloadTypeOf,
   randomId,
   sha256Hex,
   signDocument,
@@ -296,7 +295,14 @@ export function forgedEnvelope(encoded: string, claimedKeyId: string, signer: Si
 export function tamperedEnvelope(encoded: string): string {
   const envelope = JSON.parse(encoded) as { payloadType: string; payload: string; signatures: unknown };
   const bytes = Buffer.from(envelope.payload, 'base64');
-  const text = bytes.toString('utf8').replace('"sequence":', '"sequence":1');
+  // One digit of issuedAt changes; the signature no longer covers these bytes.
+  const text = bytes
+    .toString('utf8')
+    .replace(
+      /("issuedAt":"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{2})(\d)/,
+      (_, head: string, digit: string) => `${head}${(Number(digit) + 1) % 10}`,
+    );
+  if (text === bytes.toString('utf8')) throw new Error('tamperedEnvelope: no issuedAt to change');
   return JSON.stringify({ ...envelope, payload: Buffer.from(text).toString('base64') });
 }
 
@@ -305,5 +311,3 @@ export function unsignedEnvelope(encoded: string): string {
   const envelope = JSON.parse(encoded) as { payloadType: string; payload: string };
   return JSON.stringify({ payloadType: envelope.payloadType, payload: envelope.payload, signatures: [] });
 }
-
-export const clientReportPayloadType = payloadTypeOf('client-report');

@@ -1,7 +1,9 @@
 import { verifyRegistration, type Envelope } from '../../trust/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
 import { inTransaction } from '../../site/database/site-db.js';
-import { registerClient } from '../../site/clients/client-store.js';
+import { getClient, registerClient } from '../../site/clients/client-store.js';
+import { collectionsOfClient } from '../../site/collections/collection-store.js';
+import { deploymentsOfCollections, refreshTargeted } from '../../site/deployments/deployment-store.js';
 import { consumeEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
 import type { RegistrationAnswer } from '../../protocol/index.js';
 import { WrongSiteError } from './mp-errors.js';
@@ -33,6 +35,7 @@ export async function handleRegistration(
     if (approvedBy === null && payload.enrolmentToken !== null) {
       if (await consumeEnrolmentToken(trx, payload.enrolmentToken, now)) approvedBy = 'enrolment token';
     }
+    const before = await getClient(trx, verified.clientId);
     const client = await registerClient(trx, {
       id: verified.clientId,
       publicKey: payload.clientKey.publicKey,
@@ -44,6 +47,14 @@ export async function handleRegistration(
       state: approvedBy === null ? 'pending' : 'approved',
       approvedBy,
     });
+    if (before !== undefined && before.state === 'pending' && client.state === 'approved') {
+      // A known pending client approved by a token may already be a member of collections: the
+      // deployments it now receives count it as targeted.
+      const collections = await collectionsOfClient(trx, client.id);
+      for (const deploymentId of await deploymentsOfCollections(trx, collections)) {
+        await refreshTargeted(trx, deploymentId);
+      }
+    }
     return { clientId: client.id, state: client.state };
   });
 }

@@ -74,10 +74,12 @@ export async function acceptReports(
     }
   }
   const fresh = await storeReports(db, toStore, now);
+  // A message id is stored once: a copy stored before, or an earlier copy in this batch, makes it a duplicate.
+  const acknowledged = new Set<string>();
   for (const result of results) {
-    if (result.status === 'stored' && result.messageId !== null && !fresh.has(result.messageId)) {
-      result.status = 'duplicate';
-    }
+    if (result.status !== 'stored' || result.messageId === null) continue;
+    if (!fresh.has(result.messageId) || acknowledged.has(result.messageId)) result.status = 'duplicate';
+    acknowledged.add(result.messageId);
   }
   return { results, fullInventoryRequested };
 }

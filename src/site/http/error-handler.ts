@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isStewardError } from '../../trust/index.js';
 import type { ErrorBody } from '../../protocol/index.js';
 
@@ -26,7 +26,23 @@ export function installErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Fastify's `frameworkErrors` option: the router's own refusals (a URL that does not decode, a path
+ * parameter over the length limit) bypass the error handler unless routed here, and would otherwise
+ * answer without the `{error:{code,message,retryable}}` body.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = errorAnswer(error);
+  void reply.code(status).type('application/json').send(body);
+}
+
 const fastifyCodes: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'ERR_MALFORMED_REQUEST', message: 'the URL is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    status: 400,
+    code: 'ERR_MALFORMED_REQUEST',
+    message: 'a path segment of the URL is too long',
+  },
   FST_ERR_CTP_BODY_TOO_LARGE: {
     status: 413,
     code: 'ERR_TOO_LARGE',
