@@ -6,6 +6,7 @@ import { registerBoundaryCommands } from './commands/boundary.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerDirectoryCommands } from './commands/directory.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerPackageCommands } from './commands/package.js';
 import { registerSiteCommands } from './commands/site.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTrustCommands(program);
   registerAuditLogCommands(program);
   registerBoundaryCommands(program);
+  registerDirectoryCommands(program);
   registerAgentCommands(program);
   registerDemoCommand(program);
   return program;

@@ -106,14 +106,3 @@ cn: System Management
 description: Steward sites, management points and boundaries
 `;
 }
-
-/** The minimal rules of COMPONENTS.md, "Directory servers". */
-export function minimalAcls(baseDn: string): string[] {
-  const container = `cn=System Management,cn=System,${baseDn}`;
-  return [
-    'to attrs=userPassword by self write by anonymous auth by * none',
-    `to dn.base="${container}" attrs=children by group.exact="cn=Site Systems,ou=groups,${baseDn}" write by * read`,
-    `to dn.children="${container}" by dnattr=creatorsName write by * read`,
-    'to * by * read',
-  ];
-}

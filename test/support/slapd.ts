@@ -11,11 +11,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { directorySchema } from '../../src/directory/index.js';
+import { directorySchema, openLdapAccessRules } from '../../src/directory/index.js';
 import type { DirectoryConfig } from '../../src/directory/lookup/index.js';
 import { freePort, ldapModify, waitForPort, type ToolBind } from '../directory/support/ldap-tools.js';
 import { createTestCa, type TestCa } from '../directory/support/test-ca.js';
-import { accountsLdif, baseLdif, configLdif, containerLdif, minimalAcls } from './slapd-ldif.js';
+import { accountsLdif, baseLdif, configLdif, containerLdif } from './slapd-ldif.js';
 
 const run = promisify(execFile);
 
@@ -118,9 +118,13 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<TestSlapd>
     };
     if (options.loadSchema !== false) {
       await ldapModify(configAdmin, directorySchema('openldap'));
+      await ldapModify(
+        configAdmin,
+        'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nadd: olcDbIndex\nolcDbIndex: stewardSiteCode,stewardMpName eq\n',
+      );
       await ldapModify(admin, containerLdif(baseDn));
     }
-    await setAcls(minimalAcls(baseDn));
+    await setAcls(openLdapAccessRules(baseDn));
     return {
       url,
       ldapsUrl: tlsPort === undefined ? undefined : `ldaps://127.0.0.1:${tlsPort}`,

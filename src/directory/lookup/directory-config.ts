@@ -59,7 +59,9 @@ export async function resolveDirectoryConfig(config: DirectoryConfig): Promise<R
     throw new DirectoryConfigError(`"${config.url}" is not an LDAP URL (ldap://host:port).`, { cause });
   }
   if (url.protocol !== 'ldap:' && url.protocol !== 'ldaps:') {
-    throw new DirectoryConfigError(`The directory URL must start with ldap:// or ldaps:// (got ${url.protocol}//).`);
+    throw new DirectoryConfigError(
+      `The directory URL must start with ldap:// or ldaps:// (got ${url.protocol}//).`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new DirectoryConfigError('Put the bind DN and password in their own settings, not in the URL.');

@@ -63,3 +63,24 @@ export class DirectoryOperationError extends StewardError {
   readonly code = 'ERR_DIRECTORY_OPERATION';
   override readonly status = 502;
 }
+
+/** `steward directory check` found access rules that are not minimal; the report says what to change. */
+export class DirectoryAclError extends StewardError {
+  readonly code = 'ERR_DIRECTORY_ACLS';
+  override readonly status = 409;
+}
+
+/** Every directory error class, for the test that keeps docs/errors.md complete. */
+export const directoryErrorClasses = [
+  DirectoryConfigError,
+  DirectoryUnreachableError,
+  DirectoryTlsError,
+  DirectoryBindError,
+  DirectoryDeniedError,
+  DirectorySchemaError,
+  DirectoryContainerError,
+  DirectoryConflictError,
+  DirectoryLimitError,
+  DirectoryOperationError,
+  DirectoryAclError,
+] as const;

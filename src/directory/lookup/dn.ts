@@ -84,9 +84,7 @@ export function firstRdnValue(dn: string): string | undefined {
   return parseDn(dn)?.[0]?.[0]?.value;
 }
 
-/** True when `dn` lies strictly below `ancestor`. */
-export function isBelow(dn: string, ancestor: string): boolean {
-  const child = normalizeDn(dn);
-  const parent = normalizeDn(ancestor);
-  return child.length > parent.length && child.endsWith(`,${parent}`);
+/** Escapes a value for an LDAP filter (RFC 4515 section 3). */
+export function escapeFilterValue(value: string): string {
+  return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

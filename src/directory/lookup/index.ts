@@ -16,3 +16,21 @@ export {
   entryDn,
   type EntryKind,
 } from './vocabulary.js';
+export {
+  lookupSiteForAddresses,
+  type SiteMatch,
+  type SiteLookupResult,
+  type LookupOptions,
+} from './lookup-site.js';
+export {
+  lookupManagementPoints,
+  lookupRootChain,
+  type ManagementPointMatch,
+  type ServerLocatorPointMatch,
+  type ManagementPointLookupResult,
+} from './lookup-management-points.js';
+export { expectedWriterNames, screenRecords, type VerifyOptions } from './authorship.js';
+export { readRecords, directoryLimits, type RejectedEntry, type DirectoryRecord } from './entries.js';
+export { selfIdentity, writerResolver, writerSearchOptions, type EntryWriter } from './writer.js';
+export { escapeRdnValue, escapeFilterValue, normalizeDn, sameDn, parseDn, firstRdnValue } from './dn.js';
+export { directoryFailure, isDenied, resultCodeOf, ldapResult } from './ldap-failure.js';

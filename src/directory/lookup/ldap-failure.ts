@@ -64,7 +64,10 @@ export function directoryFailure(error: unknown, action: string, url: string): S
     );
   }
   if (code === ldapResult.insufficientAccess) {
-    return new DirectoryDeniedError(`The directory at ${url} did not allow this account to ${action}.`, cause);
+    return new DirectoryDeniedError(
+      `The directory at ${url} did not allow this account to ${action}.`,
+      cause,
+    );
   }
   if (code === ldapResult.undefinedAttributeType) {
     return new DirectorySchemaError(
@@ -80,8 +83,14 @@ export function directoryFailure(error: unknown, action: string, url: string): S
     );
   }
   const socket = socketCode(error);
-  if (/CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_|HOSTNAME|ALTNAME/.test(socket) || /certificate|TLS|SSL/i.test(detail)) {
+  if (
+    /CERT|TLS|SSL|SELF_SIGNED|UNABLE_TO_|HOSTNAME|ALTNAME/.test(socket) ||
+    /certificate|TLS|SSL/i.test(detail)
+  ) {
     return new DirectoryTlsError(`TLS to the directory at ${url} failed: ${detail}.`, cause);
   }
-  return new DirectoryUnreachableError(`The directory at ${url} cannot be reached to ${action}: ${detail}.`, cause);
+  return new DirectoryUnreachableError(
+    `The directory at ${url} cannot be reached to ${action}: ${detail}.`,
+    cause,
+  );
 }

@@ -16,13 +16,11 @@ export interface SchemaOptions {
   schemaDn?: string;
 }
 
-/** The schema extension as LDIF (ERR_DIRECTORY_CONFIG for an unknown format or a malformed arc). */
+/** The schema extension as LDIF (ERR_DIRECTORY_CONFIG for a malformed arc). */
 export function directorySchema(format: SchemaFormat, options: SchemaOptions = {}): string {
   const arc = options.arc ?? defaultSchemaArc;
   if (!/^[0-2](\.(0|[1-9][0-9]*)){2,30}$/.test(arc)) {
     throw new DirectoryConfigError(`"${arc}" is not a dotted OID arc like ${defaultSchemaArc}.`);
   }
-  if (format === 'openldap') return openLdapSchema(arc);
-  if (format === 'ad') return adSchema(arc, options.schemaDn);
-  throw new DirectoryConfigError(`Unknown schema format "${String(format)}"; use openldap or ad.`);
+  return format === 'openldap' ? openLdapSchema(arc) : adSchema(arc, options.schemaDn);
 }

@@ -12,7 +12,8 @@ import {
 } from './definitions.js';
 
 const syntaxes: Record<AttributeSyntax, string> = {
-  string: "EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256}",
+  string:
+    'EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{256}',
   ia5: 'EQUALITY caseIgnoreIA5Match SYNTAX 1.3.6.1.4.1.1466.115.121.1.26{2048}',
   envelope: 'EQUALITY caseExactMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15{65536}',
 };

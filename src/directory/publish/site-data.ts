@@ -1,0 +1,75 @@
+/**
+ * What `steward directory publish --data DIR` publishes, read from a site's data folder: the root
+ * chain and site certificate from the site database, its boundaries, its embedded management
+ * points' certificates (or one named MP's) and its server locator points. An embedded database is
+ * opened only under the data folder's lock, so never beside a running site server.
+ */
+import { lockFolder } from '../../platform/lock-file.js';
+import { listBoundaries } from '../../site/boundaries/index.js';
+import { siteDataLayout } from '../../site/data-folder/layout.js';
+import { readSiteConfig } from '../../site/data-folder/site-config.js';
+import { databaseLocation, openSiteDatabase } from '../../site/database/open.js';
+import { currentCertificate, rootChain } from '../../site/hierarchy/trust-store.js';
+import { listSiteSystems } from '../../site/site-systems/site-systems.js';
+import { DirectoryConfigError } from '../lookup/directory-errors.js';
+import type { PublishEntries } from './desired-entries.js';
+
+export interface SiteDataOptions {
+  /** Publish only this management point (a separate MP host binding as its own account). */
+  managementPoint?: string;
+}
+
+export async function siteEntriesFromDataFolder(
+  dataDir: string,
+  options: SiteDataOptions = {},
+): Promise<{ siteCode: string; entries: PublishEntries }> {
+  const layout = siteDataLayout(dataDir);
+  const config = await readSiteConfig(layout.config);
+  const location = databaseLocation(config.database ?? undefined, layout.database);
+  const lock =
+    location.kind === 'pglite' ? await lockFolder(dataDir, 'steward directory publish') : undefined;
+  try {
+    const database = await openSiteDatabase(location, { migrate: false });
+    try {
+      const db = database.db;
+      const systems = (await listSiteSystems(db)).filter((system) => system.site_code === config.code);
+      const mpNames = systems
+        .filter((system) => system.role === 'management-point')
+        .filter((system) =>
+          options.managementPoint === undefined ? system.embedded : system.name === options.managementPoint,
+        )
+        .map((system) => system.name);
+      if (options.managementPoint !== undefined && mpNames.length === 0) {
+        throw new DirectoryConfigError(
+          `Site ${config.code} has no management point named ${options.managementPoint}.`,
+        );
+      }
+      const managementPoints = [];
+      for (const name of mpNames) {
+        const certificate = await currentCertificate(db, 'mp-certificate', name);
+        if (certificate !== undefined) managementPoints.push({ certificate: certificate.envelope });
+      }
+      if (options.managementPoint !== undefined)
+        return { siteCode: config.code, entries: { managementPoints } };
+      const site = await currentCertificate(db, 'site-certificate', config.code);
+      if (site === undefined)
+        throw new DirectoryConfigError(`Site ${config.code} has no site certificate yet.`);
+      return {
+        siteCode: config.code,
+        entries: {
+          siteCertificate: site.envelope,
+          rootChain: await rootChain(db),
+          boundaries: (await listBoundaries(db, { siteCode: config.code })).map((boundary) => boundary.value),
+          managementPoints,
+          serverLocatorPoints: systems
+            .filter((system) => system.role === 'server-locator-point' && system.urls.length > 0)
+            .map((system) => ({ name: system.name, siteCode: config.code, urls: system.urls })),
+        },
+      };
+    } finally {
+      await database.close();
+    }
+  } finally {
+    await lock?.release();
+  }
+}
