@@ -4,6 +4,8 @@ import { createOutput, runCommand, UsageError } from '../protocol/command-line.j
 import { lockFolder } from '../platform/lock-file.js';
 import { addSettingOptions, resolveSettings } from '../platform/settings.js';
 import { AgentEngine } from './agent-engine.js';
+import { readAgentConfig } from './state/agent-config.js';
+import { agentLayout } from './state/agent-layout.js';
 import { agentSettings, agentSettingsPrefix } from './agent-settings.js';
 import { enrollAgent } from './enroll.js';
 import { hostAddresses } from './identity/host-facts.js';
@@ -72,6 +74,8 @@ export function registerAgentCommands(program: Command): void {
       const out = createOutput(options.json === true);
       const settings = resolveSettings(agentSettings, agentSettingsPrefix, options);
       const dataDir = resolve(options.data);
+      // ERR_NOT_ENROLLED (not a lock-file error) for a folder that holds no enrolled agent.
+      await readAgentConfig(agentLayout(dataDir).config);
       const lock = await lockFolder(dataDir, 'steward agent run');
       try {
         const engine = await AgentEngine.open(dataDir, {

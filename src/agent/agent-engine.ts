@@ -11,7 +11,7 @@ import { ManagementPointUnreachableError } from './agent-errors.js';
 import { ContentCache } from './content/content-cache.js';
 import { describe, processDeployment, settleInterruptedRuns } from './deployments/deployment-processor.js';
 import { loadClientKey } from './identity/client-identity.js';
-import { hostAddresses, hostDomain, hostName } from './identity/host-facts.js';
+import { hostAddresses, hostDomain } from './identity/host-facts.js';
 import { collectInventory, type InventorySnapshot } from './inventory/collect-inventory.js';
 import { inventoryReport } from './inventory/inventory-delta.js';
 import { ReportQueue } from './reports/report-queue.js';
@@ -258,7 +258,11 @@ export class AgentEngine {
       state.lastHash = hash;
       if (answer !== 'unchanged') {
         state.etag = answer.etag;
+        // The list first, then the state naming its sequence and ETag: a crash between the two
+        // leaves an old ETag, so the next poll fetches the list again rather than a 304.
         await writeState(`${this.layout.policy}.assignments`, { envelope });
+        // C3: the accepted sequence is durable before anything acts on the list.
+        await writeState(this.layout.policy, state);
       }
     } catch (error) {
       await this.#report('assignments-refused', null, [describe(error)]);
@@ -298,7 +302,7 @@ export class AgentEngine {
       await this.queue.enqueue(
         'heartbeat',
         {
-          hostname: hostName(),
+          hostname: this.config.hostname,
           domain: hostDomain(),
           addresses: hostAddresses(),
           agentVersion: stewardAgentVersion,

@@ -15,7 +15,8 @@ import { boundedFetch } from '../transport/bounded-fetch.js';
 import type { ContentCache } from './content-cache.js';
 
 export interface DownloadProgress {
-  onStart(): void;
+  /** Awaited before the first byte is requested, so its report is queued in order. */
+  onStart(): Promise<void>;
 }
 
 /**
@@ -48,7 +49,7 @@ export async function downloadContent(
       `package ${packageId} ${version} needs ${manifest.totalSize} bytes; the cache holds at most ${cache.maxBytes}`,
     );
   }
-  progress.onStart();
+  await progress.onStart();
   const partialDir = cache.partialDir(packageId, version);
   try {
     for (const file of manifest.files) {
@@ -73,6 +74,14 @@ export async function downloadContent(
   return { dir: filesDir, manifest, downloaded: true };
 }
 
+/** Errors that refused the manifest itself (C5), as opposed to content that did not match it. */
+const manifestRefusals = new WeakSet<Error>();
+
+/** True when the manifest was refused (status 11005); false for content mismatches and failed downloads. */
+export function isManifestRefusal(error: unknown): boolean {
+  return error instanceof Error && manifestRefusals.has(error);
+}
+
 async function fetchManifest(
   body: PolicyBodyPayload,
   context: { siteKeys: ReadonlyMap<string, VerifyingKey>; now: Date },
@@ -87,13 +96,18 @@ async function fetchManifest(
           timeoutMs: 30_000,
         },
       );
-      return acceptContentManifest(response.body.toString('utf8'), {
-        siteKeys: context.siteKeys,
-        expectedHash: body.package.manifestHash,
-        packageId: body.package.packageId,
-        packageVersion: body.package.version,
-        now: context.now,
-      }).payload;
+      try {
+        return acceptContentManifest(response.body.toString('utf8'), {
+          siteKeys: context.siteKeys,
+          expectedHash: body.package.manifestHash,
+          packageId: body.package.packageId,
+          packageVersion: body.package.version,
+          now: context.now,
+        }).payload;
+      } catch (error) {
+        if (error instanceof Error) manifestRefusals.add(error);
+        throw error;
+      }
     } catch (error) {
       if (
         (error as { code?: string }).code?.startsWith('ERR_MP_UNREACHABLE') !== true &&

@@ -2,7 +2,7 @@ import { isStewardError, type PolicyBodyPayload, type VerifyingKey } from '../..
 import type { StatusName } from '../../protocol/index.js';
 import { CacheFullError } from '../agent-errors.js';
 import type { ContentCache } from '../content/content-cache.js';
-import { downloadContent } from '../content/content-download.js';
+import { downloadContent, isManifestRefusal } from '../content/content-download.js';
 import { runProgram } from '../runner/program-runner.js';
 import { mayRun, readRunRecords, writeRunRecords, type RunRecords } from '../runner/run-records.js';
 
@@ -60,7 +60,7 @@ export async function processDeployment(
     const content = await downloadContent(
       body,
       { siteKeys: context.siteKeys, cache: context.cache, inUse: context.inUse, now },
-      { onStart: () => void context.report('download-started', body) },
+      { onStart: () => context.report('download-started', body) },
     );
     packageDir = content.dir;
     if (content.downloaded)
@@ -146,6 +146,8 @@ export async function settleInterruptedRuns(
 
 function statusForContentError(error: unknown): StatusName {
   if (error instanceof CacheFullError) return 'cache-full';
+  // A manifest whose hash differs from the body's is refused as a manifest, not as content.
+  if (isManifestRefusal(error)) return 'manifest-refused';
   if (!isStewardError(error)) return 'download-failed';
   switch (error.code) {
     case 'ERR_HASH_MISMATCH':

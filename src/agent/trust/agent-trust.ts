@@ -49,20 +49,40 @@ export function extendChain(held: readonly string[], offered: readonly string[])
   return [...held, ...newer];
 }
 
+/** The root a bundle leads to from the held chain (C1), and the chain to keep. */
+export interface AcceptedRoot {
+  root: TrustedRoot;
+  chain: string[];
+  rotatedFrom: number | null;
+}
+
 /**
- * Applies a trust bundle: C1 (follow rotations from the held root), C2 (the MP certificate chains to
- * that root, for this client's site, within its validity) and the site certificates whose keys sign
- * policy bodies and manifests (C4, C5). Throws, changing nothing, when any check fails.
+ * C1: follows the rotations a bundle offers from the held root. Throws, changing nothing, when the
+ * chain is not a valid rotation from the held anchor (or the newest root has expired).
  */
-export function applyTrustBundle(
-  state: TrustState,
-  bundle: TrustBundle,
-  siteCode: string,
-  now: Date,
-): { view: TrustView; chain: string[]; rotatedFrom: number | null } {
+export function acceptRootChain(state: TrustState, bundle: TrustBundle, now: Date): AcceptedRoot {
   const before = deriveRootLenient(state.chain, state.pin, now);
   const chain = extendChain(state.chain, bundle.rootChain);
   const root = deriveRoot(chain, state.pin, now);
+  return {
+    root,
+    chain: chain.filter(
+      (encoded) => parsePayload('root', envelopePayloadBytes(parseEnvelope(encoded))).version <= root.version,
+    ),
+    rotatedFrom: before !== undefined && root.version > before ? before : null,
+  };
+}
+
+/**
+ * C2: the MP certificate chains to the accepted root, for this client's site, within its validity;
+ * and the site certificates whose keys sign policy bodies and manifests (C4, C5).
+ */
+export function acceptManagementPoint(
+  bundle: TrustBundle,
+  root: TrustedRoot,
+  siteCode: string,
+  now: Date,
+): TrustView {
   const mp = verifyMpCertificate(bundle.mpCertificate, root, now, siteCode);
   const siteKeys = new Map<string, VerifyingKey>();
   for (const certificate of bundle.siteCertificates) {
@@ -73,13 +93,19 @@ export function applyTrustBundle(
       // A certificate that does not verify certifies nothing; policy signed by its key is refused (C4).
     }
   }
-  return {
-    view: { root, mpKey: mp.key, mpName: mp.payload.mpName, mpUrls: mp.payload.urls, siteKeys },
-    chain: chain.filter(
-      (encoded) => parsePayload('root', envelopePayloadBytes(parseEnvelope(encoded))).version <= root.version,
-    ),
-    rotatedFrom: before !== undefined && root.version > before ? before : null,
-  };
+  return { root, mpKey: mp.key, mpName: mp.payload.mpName, mpUrls: mp.payload.urls, siteKeys };
+}
+
+/** Applies a trust bundle: C1 then C2. Throws, changing nothing, when any check fails. */
+export function applyTrustBundle(
+  state: TrustState,
+  bundle: TrustBundle,
+  siteCode: string,
+  now: Date,
+): { view: TrustView; chain: string[]; rotatedFrom: number | null } {
+  const accepted = acceptRootChain(state, bundle, now);
+  const view = acceptManagementPoint(bundle, accepted.root, siteCode, now);
+  return { view, chain: accepted.chain, rotatedFrom: accepted.rotatedFrom };
 }
 
 function deriveRootLenient(chain: readonly string[], pin: string | null, now: Date): number | undefined {
