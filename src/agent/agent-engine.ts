@@ -30,6 +30,7 @@ import {
 } from './trust/agent-trust.js';
 import { ManagementPointClient } from './transport/management-point-client.js';
 import { stewardAgentVersion } from './agent-version.js';
+import { DirectoryLocations } from './locate/directory-refresh.js';
 
 export interface AgentOptions {
   pollIntervalMs: number;
@@ -67,6 +68,8 @@ export class AgentEngine {
   #trustEtag: string | null = null;
   #bodies = new Map<string, PolicyBodyPayload>();
   #mpIndex = 0;
+  /** Directory-only mode: MP locations and keys from the directory (DESIGN.md section 3). */
+  #directory: DirectoryLocations | undefined;
 
   private constructor(
     readonly layout: AgentLayout,
@@ -103,6 +106,15 @@ export class AgentEngine {
         new Date(),
       );
     });
+    const directory = config.directory;
+    if (config.mode === 'directory-only' && directory !== undefined) {
+      engine.#directory = new DirectoryLocations(
+        layout,
+        { ...config, directory },
+        (strings) => engine.#report('directory-entry-rejected', null, strings),
+        options.log,
+      );
+    }
     return engine;
   }
 
@@ -118,6 +130,7 @@ export class AgentEngine {
       await this.#discovery(state, now);
       const bodies = await this.#policy(client, state, now);
       assignments = bodies.length;
+      const connected = client;
       const inUse = new Set(bodies.map((b) => `${b.package.packageId}/${b.package.version}`));
       for (const body of bodies) {
         if (signal?.aborted === true) break;
@@ -131,6 +144,9 @@ export class AgentEngine {
             inUse,
             report: (name, b, strings, extra) => this.#report(name, b, strings, extra),
             log: this.options.log,
+            flush: async () => {
+              if (connected !== null) await flushReports(this.queue, connected, this.options.log);
+            },
             ...(signal === undefined ? {} : { signal }),
           },
           new Date(),
@@ -171,7 +187,7 @@ export class AgentEngine {
 
   /** Finds a reachable management point (in configured order, failing over) and checks trust. */
   async #connect(now: Date): Promise<ManagementPointClient> {
-    const urls = this.config.managementPoints;
+    const urls = (await this.#directory?.managementPointUrls(now)) ?? this.config.managementPoints;
     let lastError: unknown = undefined;
     for (let attempt = 0; attempt < urls.length; attempt += 1) {
       const url = urls[(this.#mpIndex + attempt) % urls.length] ?? '';
@@ -205,7 +221,10 @@ export class AgentEngine {
     }
     try {
       // C2: the MP certificate chains to that root, for this site, within its validity.
-      this.#view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+      const view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+      // Directory-only: the MP's certified key must also be one the directory publishes for the site.
+      await this.#directory?.checkManagementPoint(view, now);
+      this.#view = view;
     } catch (error) {
       await this.#report('mp-certificate-refused', null, [describe(error)]);
       throw error;

@@ -56,7 +56,7 @@ export async function downloadContent(
       const target = cache.filePath(filesDir, file.path);
       if (await alreadyVerified(target, file)) continue;
       const partial = cache.filePath(partialDir, file.path);
-      await downloadFile(body.contentUrls, packageId, version, file, partial);
+      await downloadFromAny(body.contentUrls, packageId, version, file, partial);
       await mkdir(dirname(target), { recursive: true });
       await rename(partial, target);
     }
@@ -115,6 +115,30 @@ async function fetchManifest(
       ) {
         throw error;
       }
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+/**
+ * Tries each distribution point the policy names, in order: an unreachable or failing one hands over
+ * to the next, which resumes the same partial file (every DP serves the same verified bytes).
+ */
+async function downloadFromAny(
+  contentUrls: readonly string[],
+  packageId: string,
+  version: string,
+  file: { path: string; size: number; sha256: string },
+  partial: string,
+): Promise<void> {
+  let lastError: unknown = new DownloadError('the policy names no distribution point');
+  for (const base of contentUrls) {
+    try {
+      await downloadFile([base], packageId, version, file, partial);
+      return;
+    } catch (error) {
+      if (!(error instanceof DownloadError)) throw error;
       lastError = error;
     }
   }

@@ -21,6 +21,8 @@ export interface DeploymentContext {
     extra?: { exitCode?: number | null; outputTail?: string | null },
   ): Promise<void>;
   log(line: string): void;
+  /** Sends queued reports now, so the site sees progress before a long program ends. */
+  flush(): Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -73,6 +75,7 @@ export async function processDeployment(
 
   await startRecord(context.runsPath, records, body, now);
   await context.report('program-started', body, [body.program.commandLine]);
+  await context.flush();
   const result = await runProgram(body.program, packageDir, {
     agentDir: context.agentDir,
     ...(context.signal === undefined ? {} : { signal: context.signal }),
