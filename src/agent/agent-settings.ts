@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { SettingsTable } from '../platform/settings.js';
 
-const positive = z.coerce.number().positive().finite();
+const positive = z.coerce.number().positive();
 
 /** The agent's tunables (`steward agent run`), declared once (docs/configuration.md). */
 export const agentSettings = {

@@ -37,8 +37,8 @@ export async function stewardJson<T>(args: readonly string[]): Promise<T> {
 /** Starts a long-running `steward` process (site start, agent run); stop it with `stopProcess`. */
 export function startSteward(args: readonly string[]): ChildProcess {
   const child = spawn(process.execPath, [stewardBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.resume();
-  child.stderr?.resume();
+  child.stdout.resume();
+  child.stderr.resume();
   return child;
 }
 
