@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../../platform/atomic-file.js';
 import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
+import { registerConsole } from '../http/console-routes.js';
 import { frameworkErrors, installErrorHandler } from '../http/error-handler.js';
 import { listenUrl, parseListen } from '../http/listen-address.js';
 import { InboxProcessor } from '../reports/inbox-processor.js';
@@ -210,6 +211,7 @@ async function assemble(input: {
     contentUrls: () => distributionPointUrls(db, config.code),
     boundariesChanged: () => serverLocator.invalidate(),
   });
+  await registerConsole(app, { db, siteCode: config.code });
   app.get('/health', () => ({ status: 'ok', site: config.code }));
 
   let pruneTimer: NodeJS.Timeout | undefined;
