@@ -14,7 +14,6 @@ import {
 import { createAccount, inTransaction } from '../../src/admin/identity/index.js';
 import { describeEachBackend, type OpenedTestDatabase } from '../support/backends.js';
 
-
 const record = (n: number): AuditRecord => ({
   actor: 'alice',
   action: 'package.modify',

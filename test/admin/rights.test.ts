@@ -15,7 +15,6 @@ import {
 } from '../../src/admin/identity/index.js';
 import { describeEachBackend, type OpenedTestDatabase } from '../support/backends.js';
 
-
 const objectClass = fc.constantFrom(...objectClasses);
 const right = fc.constantFrom(...rightNames);
 const instanceId = fc.string({ minLength: 1, maxLength: 12 }).filter((id) => id !== '*');
