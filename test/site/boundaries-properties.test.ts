@@ -115,6 +115,9 @@ describe('boundary parsing and containment (properties)', () => {
         const boundary = parseBoundary(s.text);
         const [network, prefix] = ipaddr.parseCIDR(s.text);
         for (const candidate of [s.first, s.last, s.family === 4 ? v4 : v6]) {
+          // An IPv4-mapped IPv6 address is read as the IPv4 address it carries (documented), so a
+          // subnet edge that happens to be one, like ::ffff:ffff:ffff for ::/80, is not compared.
+          if (s.family === 6 && candidate >> 32n === 0xffffn) continue;
           const text = formatIpAddress(s.family, candidate);
           const client = parseClientAddress(text)!;
           const oracle = ipaddr.parse(text);
