@@ -1,6 +1,7 @@
 import { agentSettings, agentSettingsPrefix } from '../src/agent/agent-settings.js';
 import { settingsReference } from '../src/platform/settings.js';
 import { siteServerSettings, siteSettingsPrefix } from '../src/site/site-settings.js';
+import { hierarchySettingsReference } from '../src/site/hierarchy/hierarchy-settings.js';
 
 /** docs/configuration.md, generated from the settings tables (a test fails when it drifts). */
 export function configurationReference(): string {
@@ -18,6 +19,12 @@ export function configurationReference(): string {
     '',
     'Where the site listens, its database and its approval mode are chosen at `steward site init` and',
     'kept in `site.json` (docs/operations.md); `--listen` overrides the listen address for one run.',
+    '',
+    '## The site hierarchy (environment of `steward site start`)',
+    '',
+    'Declared in `src/site/hierarchy/hierarchy-settings.ts`; read from the environment only (docs/hierarchy.md).',
+    '',
+    hierarchySettingsReference(),
     '',
     '## `steward agent run`',
     '',

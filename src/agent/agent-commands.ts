@@ -7,9 +7,15 @@ import { AgentEngine } from './agent-engine.js';
 import { readAgentConfig } from './state/agent-config.js';
 import { agentLayout } from './state/agent-layout.js';
 import { agentSettings, agentSettingsPrefix } from './agent-settings.js';
-import { enrollAgent } from './enroll.js';
+import { enrollAgent, type EnrollOptions, type EnrollResult } from './enroll.js';
 import { hostAddresses } from './identity/host-facts.js';
 import { locateByDnsSrv, locateBySlp } from './locate/index.js';
+import { enrollFromDirectory } from './locate/directory-enrol.js';
+import {
+  addDirectoryEnrolOptions,
+  directoryEnrolTarget,
+  type DirectoryCommandOptions,
+} from './locate/directory-options.js';
 
 /**
  * `steward agent enroll` and `steward agent run` (DESIGN.md section 9). Registered both by the
@@ -18,8 +24,7 @@ import { locateByDnsSrv, locateBySlp } from './locate/index.js';
 export function registerAgentCommands(program: Command): void {
   const agent = program.command('agent').description("the managed machine's agent");
 
-  agent
-    .command('enroll')
+  addDirectoryEnrolOptions(agent.command('enroll'))
     .description(
       'create the client key, obtain and check the root (C1) and MP certificate (C2), and register (S1)',
     )
@@ -29,33 +34,51 @@ export function registerAgentCommands(program: Command): void {
     .option('--dns-domain <domain>', 'locate the MP by DNS SRV _steward-mp._tcp.<domain>')
     .option('--dns-server <host:port>', 'the DNS server for --dns-domain (default: the system resolver)')
     .option('--root-key <fingerprint>', 'the root key fingerprint to pin (sha256:...)')
-    .option('--mode <mode>', 'secure or trust-on-first-use', 'secure')
+    .option('--mode <mode>', 'secure, directory-only (with --directory) or trust-on-first-use', 'secure')
     .option('--token <token>', 'an enrolment token from the site (approves the client at once)')
     .option('--hostname <name>', "the name to register (default: this machine's host name)")
     .option('--json', 'print one JSON document')
     .action((options: EnrollCommandOptions) =>
       runCommand(async () => {
         const out = createOutput(options.json === true);
-        if (options.mode !== 'secure' && options.mode !== 'trust-on-first-use') {
-          throw new UsageError('--mode is secure or trust-on-first-use');
+        const mode = options.mode;
+        if (mode !== 'secure' && mode !== 'trust-on-first-use' && mode !== 'directory-only') {
+          throw new UsageError('--mode is secure, directory-only or trust-on-first-use');
         }
-        const mpUrl = await locateManagementPoint(options, new Date());
-        const result = await enrollAgent({
+        const common: Omit<EnrollOptions, 'mpUrl'> = {
           dataDir: resolve(options.data),
-          mpUrl,
           rootPin: options.rootKey ?? null,
-          mode: options.mode,
+          mode,
           token: options.token ?? null,
           ...(options.hostname === undefined ? {} : { hostname: options.hostname }),
           passphrase: (process.env['STEWARD_KEY_PASSPHRASE'] ?? '') !== '',
           now: new Date(),
-        });
+        };
+        const directory = options.directory;
+        if (directory === undefined && mode === 'directory-only') {
+          throw new UsageError('--mode directory-only needs --directory LDAP-URL');
+        }
+        if (
+          directory !== undefined &&
+          [options.mp, options.slp, options.dnsDomain].some((w) => w !== undefined)
+        ) {
+          throw new UsageError(
+            'give exactly one of --mp URL, --slp URL, --dns-domain DOMAIN or --directory LDAP-URL',
+          );
+        }
+        const result: EnrollResult & { rejected?: { dn: string; reason: string }[] } =
+          directory !== undefined
+            ? await enrollFromDirectory({ ...common, ...directoryEnrolTarget({ ...options, directory }) })
+            : await enrollAgent({ ...common, mpUrl: await locateManagementPoint(options, common.now) });
         out.result(result, () => {
           out.line(`Enrolled at site ${result.siteCode} as client ${result.clientId}`);
           out.line(
             `  state: ${result.state}${result.state === 'pending' ? ' (an administrator must approve it: steward client approve)' : ''}`,
           );
           out.line(`  root: ${result.rootFingerprint} version ${result.rootVersion} (${result.rootSource})`);
+          for (const entry of result.rejected ?? []) {
+            out.line(`  ignored directory entry ${entry.dn}: ${entry.reason}`);
+          }
         });
       }),
     );
@@ -107,7 +130,7 @@ export function registerAgentCommands(program: Command): void {
   );
 }
 
-interface EnrollCommandOptions {
+interface EnrollCommandOptions extends DirectoryCommandOptions {
   data: string;
   mp?: string;
   slp?: string;
@@ -127,7 +150,11 @@ interface EnrollCommandOptions {
  */
 async function locateManagementPoint(options: EnrollCommandOptions, now: Date): Promise<string> {
   const ways = [options.mp, options.slp, options.dnsDomain].filter((w) => w !== undefined).length;
-  if (ways !== 1) throw new UsageError('give exactly one of --mp URL, --slp URL or --dns-domain DOMAIN');
+  if (ways !== 1) {
+    throw new UsageError(
+      'give exactly one of --mp URL, --slp URL, --dns-domain DOMAIN or --directory LDAP-URL',
+    );
+  }
   if (options.mp !== undefined) return options.mp;
   if (options.slp !== undefined) {
     const located = await locateBySlp(options.slp, hostAddresses(), {

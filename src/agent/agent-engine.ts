@@ -10,7 +10,7 @@ import {
 import { ManagementPointUnreachableError } from './agent-errors.js';
 import { ContentCache } from './content/content-cache.js';
 import { describe, processDeployment, settleInterruptedRuns } from './deployments/deployment-processor.js';
-import { loadClientKey } from './identity/client-identity.js';
+import { clientKeySecret, loadClientKey } from './identity/client-identity.js';
 import { hostAddresses, hostDomain } from './identity/host-facts.js';
 import { collectInventory, type InventorySnapshot } from './inventory/collect-inventory.js';
 import { inventoryReport } from './inventory/inventory-delta.js';
@@ -28,8 +28,10 @@ import {
   type AcceptedRoot,
   type TrustView,
 } from './trust/agent-trust.js';
+import { acceptTlsCa, AgentTls } from './trust/agent-tls.js';
 import { ManagementPointClient } from './transport/management-point-client.js';
 import { stewardAgentVersion } from './agent-version.js';
+import { DirectoryLocations } from './locate/directory-refresh.js';
 
 export interface AgentOptions {
   pollIntervalMs: number;
@@ -67,6 +69,10 @@ export class AgentEngine {
   #trustEtag: string | null = null;
   #bodies = new Map<string, PolicyBodyPayload>();
   #mpIndex = 0;
+  /** Directory-only mode: MP locations and keys from the directory (DESIGN.md section 3). */
+  #directory: DirectoryLocations | undefined;
+  /** The hierarchy TLS CA and this client's certificate (docs/tls.md); unused over plain HTTP. */
+  #tls!: AgentTls;
 
   private constructor(
     readonly layout: AgentLayout,
@@ -94,6 +100,7 @@ export class AgentEngine {
       new ContentCache(layout.cache, options.cacheMaxBytes),
       options,
     );
+    engine.#tls = await AgentTls.load(layout, clientKeySecret(layout, config.keyProtection));
     await settleInterruptedRuns(layout.runs, async (deploymentId, policyVersion) => {
       await queue.enqueue(
         'status',
@@ -103,6 +110,15 @@ export class AgentEngine {
         new Date(),
       );
     });
+    const directory = config.directory;
+    if (config.mode === 'directory-only' && directory !== undefined) {
+      engine.#directory = new DirectoryLocations(
+        layout,
+        { ...config, directory },
+        (strings) => engine.#report('directory-entry-rejected', null, strings),
+        options.log,
+      );
+    }
     return engine;
   }
 
@@ -129,6 +145,9 @@ export class AgentEngine {
             runsPath: this.layout.runs,
             cache: this.cache,
             siteKeys: this.#view?.siteKeys ?? new Map(),
+            tls: this.#tls.clientOptions(new Date()),
+            // The DP beside this MP first (a secondary site's): content is verified wherever it comes from (C5).
+            preferredContentUrls: [connected.baseUrl],
             inUse,
             report: (name, b, strings, extra) => this.#report(name, b, strings, extra),
             log: this.options.log,
@@ -175,14 +194,15 @@ export class AgentEngine {
 
   /** Finds a reachable management point (in configured order, failing over) and checks trust. */
   async #connect(now: Date): Promise<ManagementPointClient> {
-    const urls = this.config.managementPoints;
+    const urls = (await this.#directory?.managementPointUrls(now)) ?? this.config.managementPoints;
     let lastError: unknown = undefined;
     for (let attempt = 0; attempt < urls.length; attempt += 1) {
       const url = urls[(this.#mpIndex + attempt) % urls.length] ?? '';
-      const client = new ManagementPointClient(url);
+      const client = new ManagementPointClient(url, () => this.#tls.clientOptions(new Date()));
       try {
         await this.#refreshTrust(client, now);
         this.#mpIndex = (this.#mpIndex + attempt) % urls.length;
+        await this.#ensureClientCertificate(client, now);
         return client;
       } catch (error) {
         lastError = error;
@@ -209,7 +229,15 @@ export class AgentEngine {
     }
     try {
       // C2: the MP certificate chains to that root, for this site, within its validity.
-      this.#view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+      const view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+      // Directory-only: the MP's certified key must also be one the directory publishes for the site.
+      await this.#directory?.checkManagementPoint(view, now);
+      // The hierarchy TLS CA, only as endorsed by that root (C1); HTTPS then trusts it alone.
+      const ca = acceptTlsCa(offered.bundle, accepted.root, now);
+      if (ca !== undefined && offered.bundle.tlsCaEndorsement !== undefined) {
+        await this.#tls.setCa(ca, offered.bundle.tlsCaEndorsement);
+      }
+      this.#view = view;
     } catch (error) {
       await this.#report('mp-certificate-refused', null, [describe(error)]);
       throw error;
@@ -219,6 +247,27 @@ export class AgentEngine {
       await writeTrustState(this.layout.trust, { ...held, chain: accepted.chain });
     if (accepted.rotatedFrom !== null) {
       await this.#report('root-rotated', null, [String(accepted.rotatedFrom), String(accepted.root.version)]);
+    }
+  }
+
+  /**
+   * Over HTTPS, policy and reports need a client certificate (docs/tls.md): asked for once the
+   * client is approved (a pending client gets ERR_CLIENT_NOT_APPROVED and waits), and again when a
+   * quarter of its validity is left. While the old one is in date, a failed renewal only waits for
+   * the next cycle.
+   */
+  async #ensureClientCertificate(client: ManagementPointClient, now: Date): Promise<void> {
+    if (!client.baseUrl.startsWith('https:') || !this.#tls.needsClientCertificate(now)) return;
+    const request = this.#tls.prepareRequest(this.key, this.config.siteCode, now);
+    try {
+      const answer = await client.clientCertificate(this.config.clientId, request.encoded);
+      await request.accept(answer.certificate);
+      this.options.log(`client certificate issued, valid until ${answer.notAfter}`);
+    } catch (error) {
+      if (this.#tls.clientOptions(now)?.cert === undefined) throw error;
+      this.options.log(
+        `renewing the client certificate failed (the current one is still valid): ${describe(error)}`,
+      );
     }
   }
 

@@ -14,7 +14,14 @@ export interface SettingDeclaration<T extends z.ZodType = z.ZodType> {
   readonly help: string;
   /** The unit shown in the reference, e.g. "seconds". */
   readonly unit?: string;
+  /** A switch: the flag takes no value (`--insecure-http`); the environment says true or false. */
+  readonly switch?: true;
 }
+
+/** The schema of a switch: true or false, also spelled 1/0, yes/no in the environment. */
+export const switchSchema = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((value) => value === true || value === 'true' || value === '1' || value === 'yes');
 
 export type SettingsTable = Readonly<Record<string, SettingDeclaration>>;
 
@@ -22,6 +29,11 @@ export type SettingsOf<T extends SettingsTable> = { readonly [K in keyof T]: z.o
 
 export class SettingsError extends StewardError {
   readonly code = 'ERR_SETTINGS';
+}
+
+/** A default as help and the reference show it: an empty string is "none". */
+function shownDefault(value: unknown): string {
+  return value === '' ? 'none' : String(value);
 }
 
 /** `pollInterval` → `poll-interval`. */
@@ -38,8 +50,8 @@ export function environmentName(prefix: string, name: string): string {
 export function addSettingOptions(command: Command, table: SettingsTable, envPrefix: string): Command {
   for (const [name, setting] of Object.entries(table)) {
     command.option(
-      `--${flagName(name)} <value>`,
-      `${setting.help}${setting.unit === undefined ? '' : ` (${setting.unit})`}; default ${String(setting.default)}; env ${environmentName(envPrefix, name)}`,
+      setting.switch === true ? `--${flagName(name)}` : `--${flagName(name)} <value>`,
+      `${setting.help}${setting.unit === undefined ? '' : ` (${setting.unit})`}; default ${shownDefault(setting.default)}; env ${environmentName(envPrefix, name)}`,
     );
   }
   return command;
@@ -81,7 +93,7 @@ export function resolveSettings<T extends SettingsTable>(
 export function settingsReference(table: SettingsTable, envPrefix: string): string {
   const rows = Object.entries(table).map(
     ([name, s]) =>
-      `| \`--${flagName(name)}\` | \`${environmentName(envPrefix, name)}\` | ${String(s.default)}${s.unit === undefined ? '' : ` ${s.unit}`} | ${s.help} |`,
+      `| \`--${flagName(name)}\` | \`${environmentName(envPrefix, name)}\` | ${shownDefault(s.default)}${s.unit === undefined ? '' : ` ${s.unit}`} | ${s.help} |`,
   );
   return ['| flag | environment | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
 }

@@ -7,12 +7,38 @@ import { protocolLimits } from './limits.js';
  */
 const envelopeText = z.string().min(2).max(protocolLimits.maxEnvelopeBytes);
 
-/** GET /mp/v1/trust: what an agent needs to check C1 and C2. */
+/** A PEM certificate (docs/tls.md): at most 64 KiB, read and checked by the receiver. */
+const certificatePem = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
+
+/**
+ * GET /mp/v1/trust: what an agent needs to check C1 and C2. When the site serves HTTPS it adds
+ * the hierarchy TLS CA certificate and the root's `tls-ca` endorsement of it (docs/tls.md); both
+ * are optional, so agents and sites of earlier releases keep working over plain HTTP.
+ */
 export const trustBundleSchema = z.strictObject({
   siteCode: z.string().regex(/^[A-Z0-9]{3}$/),
   rootChain: z.array(envelopeText).min(1).max(64),
   siteCertificates: z.array(envelopeText).min(1).max(32),
   mpCertificate: envelopeText,
+  tlsCaCertificate: certificatePem.optional(),
+  tlsCaEndorsement: envelopeText.optional(),
+});
+
+/** POST /mp/v1/clients/{clientId}/certificate request: a `tls-client-request` envelope. */
+export const clientCertificateRequestSchema = z.strictObject({
+  request: z
+    .string()
+    .min(2)
+    .max(64 * 1024),
+});
+
+/** The answer: the client certificate (PEM) for the requested key, and when it expires. */
+export const clientCertificateAnswerSchema = z.strictObject({
+  certificate: certificatePem,
+  notAfter: z.string().max(64),
 });
 
 /** POST /mp/v1/register answer. */
@@ -40,6 +66,7 @@ export const reportBatchAnswerSchema = z.strictObject({
 });
 
 export type TrustBundle = z.output<typeof trustBundleSchema>;
+export type ClientCertificateAnswer = z.output<typeof clientCertificateAnswerSchema>;
 export type RegistrationAnswer = z.output<typeof registrationAnswerSchema>;
 export type ReportBatch = z.output<typeof reportBatchSchema>;
 export type ReportResult = z.output<typeof reportResultSchema>;

@@ -6,6 +6,7 @@ export const managementPointPaths = {
   trust: '/mp/v1/trust',
   register: '/mp/v1/register',
   policy: (clientId: string) => `/mp/v1/clients/${clientId}/policy`,
+  clientCertificate: (clientId: string) => `/mp/v1/clients/${clientId}/certificate`,
   policyBody: (policyId: string, version: number) => `/mp/v1/policy-bodies/${policyId}/${version}`,
   reports: '/mp/v1/reports',
 } as const;

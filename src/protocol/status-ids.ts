@@ -136,6 +136,13 @@ const definitions = [
     state: null,
     text: 'The client followed a root rotation (C1)',
   },
+  {
+    id: 11020,
+    name: 'directory-entry-rejected',
+    severity: 'warning',
+    state: null,
+    text: 'A directory entry was ignored: its writer is not the system it names (S4), or it does not verify',
+  },
 ] as const satisfies readonly StatusDefinition[];
 
 export type StatusName = (typeof definitions)[number]['name'];

@@ -7,6 +7,11 @@ export class DatabaseError extends StewardError {
   override readonly retryable = true;
 }
 
+/** The database's TLS settings are wrong, or its TLS channel failed or is missing (docs/tls.md). */
+export class DatabaseTlsError extends StewardError {
+  readonly code = 'ERR_DATABASE_TLS';
+}
+
 export class DataFolderError extends StewardError {
   readonly code = 'ERR_DATA_FOLDER';
 }

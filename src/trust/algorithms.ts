@@ -16,6 +16,8 @@ export const algorithms = {
   },
   /** Hashes and key ids: SHA-256, lowercase hex. */
   digest: { name: 'sha256', bytes: 32, hexLength: 64 },
+  /** Message authentication with a shared secret (site join proofs): HMAC-SHA-256 (RFC 2104). */
+  mac: { name: 'hmac', hash: 'sha256', bytes: 32 },
   /** Password and key-file key derivation: scrypt (RFC 7914). */
   kdf: {
     name: 'scrypt',

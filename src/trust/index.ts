@@ -72,6 +72,10 @@ export type { ClientReportPayload } from './documents/client-report.js';
 export type { SiteMessagePayload } from './documents/site-message.js';
 export type { TlsCaPayload } from './documents/tls-ca.js';
 export {
+  maxTlsClientRequestValidityMs,
+  type TlsClientRequestPayload,
+} from './documents/tls-client-request.js';
+export {
   maxLocatorAnswerValidityMs,
   maxLocatorManagementPoints,
   type LocatorAnswerPayload,
@@ -125,7 +129,14 @@ export {
   type NetworkBoundary,
   type BoundaryReading,
 } from './network-boundary.js';
-export { verifyRegistration, verifyClientReport, type VerifiedRegistration } from './site-checks.js';
+export { joinProof, verifyJoinProof, type JoinProofFields } from './join-proof.js';
+export {
+  verifyRegistration,
+  verifyClientReport,
+  verifyTlsClientRequest,
+  type VerifiedRegistration,
+  type VerifiedTlsClientRequest,
+} from './site-checks.js';
 
 // Transport security, client side (docs/tls.md); issuing lives in ./tls/index.ts.
 export * from './tls/client.js';

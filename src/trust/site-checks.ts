@@ -3,6 +3,9 @@
  * part of S2 on reports. Approval (S1), replay refusal (S2, by messageId and sequence in the site
  * store), S3 site messages and S4 directory writers are enforced by the site and directory layers.
  */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { decodeCanonicalBase64 } from './base64.js';
+import { sha256Hex } from './digest.js';
 import type { Envelope } from './dsse.js';
 import { envelopePayloadBytes } from './dsse.js';
 import {
@@ -14,6 +17,7 @@ import {
 } from './documents/open.js';
 import { publicKeyFromRecord, type VerifyingKey } from './keys.js';
 import { PayloadInvalidError } from './trust-errors.js';
+import { isCertificateCurve, spkiDer } from './tls/tls-key.js';
 
 type EnvelopeInput = Envelope | string | Uint8Array;
 
@@ -58,4 +62,46 @@ export function verifyClientReport(
     );
   }
   return opened;
+}
+
+/** A verified TLS client certificate request: the opened document and the TLS public key it names. */
+export type VerifiedTlsClientRequest = OpenedDocument<'tls-client-request'> & {
+  /** The ECDSA P-256 public key to certify. */
+  tlsPublicKey: KeyObject;
+  /** SubjectPublicKeyInfo DER of that key, and its lowercase hex SHA-256. */
+  tlsPublicKeyDer: Uint8Array;
+  tlsPublicKeySha256: string;
+};
+
+/**
+ * A client asks for a TLS client certificate (docs/tls.md): the `tls-client-request` must be signed
+ * by the registered client key (ERR_UNKNOWN_KEY, ERR_SIGNATURE_INVALID), in date, name that client
+ * (ERR_PAYLOAD_INVALID) and carry an ECDSA P-256 SubjectPublicKeyInfo (ERR_PAYLOAD_INVALID).
+ * Whether the client is approved, and the site, are the site's checks.
+ */
+export function verifyTlsClientRequest(
+  envelope: EnvelopeInput,
+  clientKey: VerifyingKey,
+  now: Date,
+  limits?: DocumentLimits,
+): VerifiedTlsClientRequest {
+  const opened = openDocument('tls-client-request', envelope, [clientKey], 1, now, limits);
+  if (opened.payload.clientId !== clientKey.keyId) {
+    throw new PayloadInvalidError(
+      `The certificate request names client ${opened.payload.clientId.slice(0, 16)}… but is signed by ` +
+        `client ${clientKey.keyId.slice(0, 16)}….`,
+    );
+  }
+  const der = decodeCanonicalBase64(opened.payload.tlsPublicKey) ?? new Uint8Array(0);
+  let tlsPublicKey: KeyObject;
+  try {
+    tlsPublicKey = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new PayloadInvalidError('The certificate request does not carry a readable public key.', { cause });
+  }
+  if (!isCertificateCurve(tlsPublicKey)) {
+    throw new PayloadInvalidError('The certificate request must carry an ECDSA P-256 public key.');
+  }
+  const tlsPublicKeyDer = spkiDer(tlsPublicKey);
+  return { ...opened, tlsPublicKey, tlsPublicKeyDer, tlsPublicKeySha256: sha256Hex(tlsPublicKeyDer) };
 }

@@ -21,7 +21,12 @@ import {
   fullControl,
   ownerOnlyDescriptor,
 } from './support/security-descriptor-builder.js';
-import { verifyMpCertificate, verifySiteCertificate } from '../../src/trust/index.js';
+import { fingerprintOf, verifyMpCertificate, verifySiteCertificate } from '../../src/trust/index.js';
+import { locateInDirectory } from '../../src/agent/locate/directory-locator.js';
+import { authenticatePassword, grantGroupRights } from '../../src/admin/identity/index.js';
+import { findMachineAccount } from '../../src/site/directory/machine-accounts.js';
+import { openTestPglite } from '../support/backends.js';
+import { ldapModify } from './support/ldap-tools.js';
 import { sambaSkipReason, startSambaDc, type TestSambaDc } from '../support/samba.js';
 import type { TestAccount } from '../support/slapd.js';
 import { createHierarchy, now } from './support/site-pki.js';
@@ -218,4 +223,94 @@ describe.skipIf(dc === undefined)('directory against Samba Active Directory', ()
       (await lookupSiteForAddresses(server.config(server.user), ['10.1.2.3'])).sites.map((s) => s.siteCode),
     ).toEqual(['ABC']);
   });
+
+  it('an agent locates its site and MP on AD and takes the root from the directory (C1 rootSource directory)', async () => {
+    await publishSiteEntries(server.config(abc), {
+      siteCertificate: siteAbc,
+      boundaries: ['10.1.0.0/16'],
+      rootChain: [pki.rootDocument],
+      managementPoints: [{ certificate: mpAbc }],
+    });
+    const located = await locateInDirectory(server.config(server.user), {
+      target: { addresses: ['10.1.2.3'] },
+      now,
+    });
+    expect(located.anchor?.source).toBe('directory');
+    expect(located.anchor?.pin).toBe(fingerprintOf(pki.rootKey.keyId));
+    expect(located.managementPoints.map((mp) => [mp.mpName, mp.urls])).toEqual([
+      ['ABC-MP1', ['https://mp1.abc.example.test:8443/']],
+    ]);
+    // A pin from another hierarchy does not match the directory's chain (C1).
+    await expect(
+      locateInDirectory(server.config(server.user), {
+        target: { siteCode: 'ABC' },
+        pin: fingerprintOf(createHierarchy().rootKey.keyId),
+        now,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ROOT_PIN_MISMATCH' });
+  });
+
+  it('directory approval finds an enabled computer account by short name or DNS name (S1)', async () => {
+    const computer = (name: string, control: number) =>
+      `dn: CN=${name},CN=Computers,${server.baseDn}\nobjectClass: computer\nsAMAccountName: ${name}$\n` +
+      `dNSHostName: ${name.toLowerCase()}.steward.test\nuserAccountControl: ${control}\n`;
+    // 4096: a workstation trust account; 4098: the same, disabled.
+    await ldapModify(server.admin, `${computer('PC-OK', 4096)}\n${computer('PC-OFF', 4098)}`);
+    const settings = {
+      url: server.url,
+      baseDn: server.baseDn,
+      bindDn: abc.dn,
+      passwordFile: abc.passwordFile,
+    };
+    expect(await findMachineAccount(settings, 'pc-ok')).toBe(`CN=PC-OK,CN=Computers,${server.baseDn}`);
+    expect(await findMachineAccount(settings, 'PC-OK.steward.test')).toBe(
+      `CN=PC-OK,CN=Computers,${server.baseDn}`,
+    );
+    expect(await findMachineAccount(settings, 'pc-ok.elsewhere.test')).toBeUndefined();
+    expect(await findMachineAccount(settings, 'pc-off')).toBeUndefined();
+    expect(await findMachineAccount(settings, 'pc-none')).toBeUndefined();
+  });
+
+  // A fresh PGlite database takes a while on a loaded machine.
+  it(
+    'admin sign-in binds as the AD user and maps its (nested) groups to rights',
+    { timeout: 120_000 },
+    async () => {
+      const groups = `CN=Helpdesk,CN=Users,${server.baseDn}`;
+      const admins = `CN=Steward Admins,CN=Users,${server.baseDn}`;
+      await ldapModify(
+        server.admin,
+        `dn: ${groups}\nobjectClass: group\nsAMAccountName: Helpdesk\nmember: ${server.user.dn}\n\n` +
+          `dn: ${admins}\nobjectClass: group\nsAMAccountName: Steward Admins\nmember: ${groups}\n`,
+      );
+      const database = await openTestPglite();
+      try {
+        await grantGroupRights(database.db, admins, 'package', '*', ['read', 'create']);
+        const signIn = {
+          settings: {
+            url: server.url,
+            baseDn: server.baseDn,
+            bindDn: abc.dn,
+            passwordFile: abc.passwordFile,
+          },
+        };
+        const principal = await authenticatePassword(database.db, 'alice', server.user.password, {
+          directory: signIn,
+        });
+        expect(principal).toMatchObject({ name: 'alice', via: 'directory' });
+        expect(principal.grants).toEqual([
+          { objectClass: 'package', instanceId: '*', rights: ['create', 'read'] },
+        ]);
+        await expect(
+          authenticatePassword(database.db, 'alice', 'Wrong-passw0rd!', { directory: signIn }),
+        ).rejects.toMatchObject({ code: 'ERR_UNAUTHENTICATED' });
+        // steward-DEF is a directory user in no granted group.
+        await expect(
+          authenticatePassword(database.db, def.name, def.password, { directory: signIn }),
+        ).rejects.toMatchObject({ code: 'ERR_UNAUTHENTICATED' });
+      } finally {
+        await database.discard();
+      }
+    },
+  );
 });

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -103,35 +103,100 @@ export async function freePort(): Promise<number> {
 }
 
 async function startPrivateCluster(): Promise<string> {
+  const cluster = await startPostgresCluster();
+  privateCluster = { process: cluster.process, dir: cluster.dir };
+  return cluster.url;
+}
+
+/** A PostgreSQL cluster of a test's own (docs/tls.md tests start one with TLS). */
+export interface PostgresCluster {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly process: ChildProcess;
+  /** Stops the server by its PID and removes its folder. */
+  stop(): Promise<void>;
+}
+
+/** True when a private cluster can be started here (the Debian PostgreSQL 15 binaries). */
+export function canStartPostgresCluster(): boolean {
+  return existsSync(join(DEBIAN_BIN, 'initdb'));
+}
+
+/**
+ * Starts a private cluster from the Debian binaries on a free port of 127.0.0.1 (as the postgres
+ * user when running as root). `prepare` runs after initdb, before the server starts (to write
+ * certificates into the data folder with `writeClusterFile`); `settings` are passed as `-c`.
+ */
+export async function startPostgresCluster(
+  options: {
+    settings?: Record<string, string>;
+    prepare?: (dataDir: string) => Promise<void>;
+  } = {},
+): Promise<PostgresCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'steward-pg-'));
   await chmod(dir, 0o777);
+  const dataDir = join(dir, 'data');
   const port = await freePort();
   const asPostgres = process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--'] : [];
   const run = (args: string[]): void => {
     const [command, ...rest] = [...asPostgres, ...args];
     execFileSync(command ?? '', rest, { stdio: 'ignore' });
   };
-  run([join(DEBIAN_BIN, 'initdb'), '-D', join(dir, 'data'), '-U', 'postgres', '--auth=trust']);
+  run([join(DEBIAN_BIN, 'initdb'), '-D', dataDir, '-U', 'postgres', '--auth=trust']);
+  await options.prepare?.(dataDir);
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: dir,
+    ...options.settings,
+  };
   const [command, ...rest] = [
     ...asPostgres,
     join(DEBIAN_BIN, 'postgres'),
     '-D',
-    join(dir, 'data'),
+    dataDir,
     '-p',
     String(port),
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    `unix_socket_directories=${dir}`,
+    ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
   ];
-  const child = spawn(command, rest, { stdio: 'ignore' });
-  privateCluster = { process: child, dir };
+  const child = spawn(command ?? 'postgres', rest, { stdio: 'ignore' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  };
+  // A TLS-only server still answers a plain connection attempt (with an error), so readiness is
+  // probed with the server's own tool rather than a connection.
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    if (await canConnect(url)) return url;
+    if (isReady(port)) return { url, port, dir, dataDir, process: child, stop };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  await stop();
   throw new Error('the private PostgreSQL cluster did not start');
+}
+
+function isReady(port: number): boolean {
+  try {
+    execFileSync(join(DEBIAN_BIN, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-q'], {
+      stdio: 'ignore',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file into a cluster's data folder, mode 0600, owned by the server's user. */
+export async function writeClusterFile(dataDir: string, name: string, content: string): Promise<string> {
+  const path = join(dataDir, name);
+  await writeFile(path, content, { mode: 0o600 });
+  if (process.getuid?.() === 0) execFileSync('chown', ['postgres:postgres', path]);
+  return path;
 }
 
 /** Stops a private cluster started by this process (by its PID). */

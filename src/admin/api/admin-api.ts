@@ -5,6 +5,8 @@ import { boundaryRoutes } from './boundary-routes.js';
 import { clientRoutes } from './client-routes.js';
 import { collectionRoutes } from './collection-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
+import { directoryRoutes } from './directory-routes.js';
+import { hierarchyRoutes } from './hierarchy-routes.js';
 import { openApiDocument } from './openapi.js';
 import { packageRoutes } from './package-routes.js';
 import { adminApiPrefix, registerAdminRoutes, type AnyAdminRoute } from './route-table.js';
@@ -19,6 +21,8 @@ export const adminRoutes: readonly AnyAdminRoute[] = [
   ...packageRoutes,
   ...deploymentRoutes,
   ...statusRoutes,
+  ...directoryRoutes,
+  ...hierarchyRoutes,
 ];
 
 /**
@@ -29,7 +33,14 @@ export async function registerAdminApi(app: FastifyInstance, context: AdminConte
   const document = openApiDocument(adminRoutes, context.version);
   app.get(`${adminApiPrefix}/openapi.json`, () => document);
   await app.register((scope, _options, done) => {
-    scope.addHook('onRequest', adminAuthenticationHook(context.db, { limiter: new FailedLoginLimiter() }));
+    const directory = context.directorySignIn;
+    scope.addHook(
+      'onRequest',
+      adminAuthenticationHook(context.db, {
+        limiter: new FailedLoginLimiter(),
+        ...(directory === undefined ? {} : { directory }),
+      }),
+    );
     registerAdminRoutes(scope, context, adminRoutes);
     done();
   });

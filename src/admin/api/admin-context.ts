@@ -1,7 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { SiteDatabase } from '../../site/database/schema.js';
 import type { SigningKey } from '../../trust/index.js';
+import type { DirectorySignIn } from '../identity/index.js';
 import type { JobRegistry } from './jobs.js';
+import type { HierarchyAdmin } from '../../site/hierarchy/hierarchy-admin.js';
 
 /**
  * What the admin API needs from the site server. The site server builds it; the admin API never
@@ -16,7 +18,7 @@ export interface AdminContext {
   readonly version: string;
   readonly siteKey: SigningKey;
   readonly contentLibraryDir: string;
-  readonly approval: 'manual' | 'token' | 'automatic';
+  readonly approval: 'manual' | 'token' | 'automatic' | 'directory';
   now(): Date;
   /** Clients whose policy must be rebuilt (membership, approval, deployments changed). */
   policyChanged(clientIds: Iterable<string> | 'all'): void;
@@ -28,5 +30,11 @@ export interface AdminContext {
   contentUrls(): Promise<string[]>;
   /** Boundaries changed: the server locator point reads them again (absent when none runs here). */
   boundariesChanged?(): void;
+  /** A client was revoked: its TLS client certificates are revoked too (absent without TLS). */
+  clientRevoked?(clientId: string): Promise<void>;
   readonly jobs: JobRegistry;
+  /** Admin sign-in by directory bind, when the site has a directory (docs/directory.md). */
+  readonly directorySignIn?: DirectorySignIn;
+  /** The site hierarchy's administrator actions that need the site's keys (docs/hierarchy.md). */
+  readonly hierarchy?: HierarchyAdmin;
 }

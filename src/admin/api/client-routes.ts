@@ -123,6 +123,8 @@ export const clientRoutes = [
           return after;
         });
         context.policyChanged([params.id]);
+        // Its TLS client certificates are refused from the next connection and request on.
+        if (action === 'revoke') await context.clientRevoked?.(params.id);
         return updated;
       },
     }),

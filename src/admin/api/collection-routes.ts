@@ -9,6 +9,7 @@ import {
 } from '../../site/collections/collection-store.js';
 import { compileRule, parseRule } from '../../site/collections/rule-language/index.js';
 import { inTransaction } from '../../site/database/site-db.js';
+import { refuseReplicated } from '../../site/hierarchy/read-only.js';
 import { adminRoute } from './route-table.js';
 import { nextCursor, pageQuery } from './paging.js';
 
@@ -123,6 +124,7 @@ export const collectionRoutes = [
     }),
     right: { objectClass: 'collection', right: 'modify', instanceParam: 'id' },
     handler: async ({ context, params, body, principal }) => {
+      await refuseReplicated(context.db, 'collection', params.id);
       const now = context.now();
       const added = await inTransaction(context.db, async (trx) => {
         await requireCollection(trx, params.id);

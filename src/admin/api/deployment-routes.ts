@@ -10,6 +10,7 @@ import {
 import { inTransaction } from '../../site/database/site-db.js';
 import { changeDeployment } from '../../site/deployments/deployment-changes.js';
 import { requireRight } from '../identity/index.js';
+import { refuseReplicated } from '../../site/hierarchy/read-only.js';
 import { adminRoute } from './route-table.js';
 import { nextCursor, pageQuery } from './paging.js';
 
@@ -119,6 +120,7 @@ export const deploymentRoutes = [
     }),
     right: { objectClass: 'deployment', right: 'modify', instanceParam: 'id' },
     handler: async ({ context, params, body, principal }) => {
+      await refuseReplicated(context.db, 'deployment', params.id);
       const now = context.now();
       const toDate = (value: string | null | undefined) =>
         value === undefined ? undefined : value === null ? null : new Date(value);

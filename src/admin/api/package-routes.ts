@@ -1,4 +1,4 @@
-import { isAbsolute } from 'node:path';
+import { dirname, isAbsolute } from 'node:path';
 import { z } from 'zod';
 import { appendAudit } from '../audit-log/index.js';
 import { importPackageSource } from '../../site/content-library/index.js';
@@ -10,6 +10,7 @@ import {
 } from '../../site/packages/package-store.js';
 import { inTransaction } from '../../site/database/site-db.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
+import { refuseReplicatedPackageName } from '../../site/hierarchy/read-only.js';
 import { adminRoute } from './route-table.js';
 
 const programSchema = z.strictObject({
@@ -50,9 +51,10 @@ export const packageRoutes = [
     }),
     right: { objectClass: 'package', right: 'create' },
     successStatus: 202,
-    handler: ({ context, body, principal }) => {
+    handler: async ({ context, body, principal }) => {
       if (!isAbsolute(body.sourcePath))
         throw new InvalidRequestError('sourcePath must be an absolute path on the site server');
+      await refuseReplicatedPackageName(context.db, body.name);
       const names = new Set(body.programs.map((p) => p.name));
       if (names.size !== body.programs.length) throw new InvalidRequestError('program names must be unique');
       const job = context.jobs.start('package-import', async (report) => {
@@ -67,6 +69,8 @@ export const packageRoutes = [
           siteKey: context.siteKey,
           now,
           onProgress: (p) => report(p.bytesDone, p.bytesTotal, 'bytes'),
+          // The library is <data folder>/content (siteDataLayout): the data folder holds the keys.
+          protectedDirs: [dirname(context.contentLibraryDir)],
         });
         await inTransaction(context.db, async (trx) => {
           await savePackageVersion(
@@ -101,7 +105,7 @@ export const packageRoutes = [
         });
         return getPackageVersion(context.db, packageId, body.version);
       });
-      return Promise.resolve(job);
+      return job;
     },
   }),
   adminRoute({

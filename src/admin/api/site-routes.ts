@@ -4,6 +4,7 @@ import { appendAudit, listAudit, verifyAuditChain } from '../audit-log/index.js'
 import { countClientsByState } from '../../site/clients/client-store.js';
 import { createEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
 import { rootChain } from '../../site/hierarchy/trust-store.js';
+import { hierarchyOverview } from '../../site/hierarchy/overview.js';
 import { listSiteSystems } from '../../site/site-systems/site-systems.js';
 import { inTransaction } from '../../site/database/site-db.js';
 import { adminRoute } from './route-table.js';
@@ -12,7 +13,7 @@ export const siteRoutes = [
   adminRoute({
     method: 'GET',
     path: '/site',
-    summary: 'This site: code, type, clients by state, site systems',
+    summary: 'This site: code, type, clients by state, site systems, hierarchy links and sites',
     tag: 'site',
     right: { objectClass: 'site', right: 'read' },
     handler: async ({ context }) => ({
@@ -32,6 +33,8 @@ export const siteRoutes = [
         keyFingerprint: s.key_id === null ? null : fingerprintOf(s.key_id),
         lastSeenAt: s.last_seen_at,
       })),
+      // The hierarchy: links with backlog, last contact and errors; the sites known here (docs/hierarchy.md).
+      hierarchy: await hierarchyOverview(context.db),
     }),
   }),
   adminRoute({

@@ -2,6 +2,7 @@ import { randomId, verifyPassword } from '../../trust/index.js';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../site/site-errors.js';
 import { UnauthenticatedError } from './admin-errors.js';
 import { UNIQUE_VIOLATION, inTransaction, sqlState, type SiteDb } from './database-access.js';
+import { authenticateByDirectory, type DirectorySignIn } from './directory-sign-in.js';
 import { hashNewPassword, verifyAgainstDummy } from './passwords.js';
 import { principalFor, type AdminPrincipal } from './principal.js';
 import { fullAdministrator } from './rights.js';
@@ -108,19 +109,25 @@ export async function disableAccount(db: SiteDb, accountId: string): Promise<voi
 }
 
 /**
- * Checks a name and password. Unknown names, accounts without a password and disabled accounts all
+ * Checks a name and password (with `directory`, by directory bind where directory-sign-in.ts
+ * says). Unknown names, accounts without a password and disabled accounts all
  * cost one scrypt verification and fail with the same UnauthenticatedError message.
  */
 export async function authenticatePassword(
   db: SiteDb,
   name: string,
   password: string,
+  options: { readonly directory?: DirectorySignIn } = {},
 ): Promise<AdminPrincipal> {
   const row = await db
     .selectFrom('admin_accounts')
-    .select(['id', 'name', 'password_hash', 'disabled'])
+    .select(['id', 'name', 'password_hash', 'disabled', 'directory_dn'])
     .where('name', '=', name)
     .executeTakeFirst();
+  // With a directory configured, accounts linked to a directory DN and names unknown here bind.
+  if (options.directory !== undefined && (row === undefined || row.directory_dn !== null)) {
+    return authenticateByDirectory(db, options.directory, name, password, row);
+  }
   const matches =
     row?.password_hash == null
       ? await verifyAgainstDummy(password)

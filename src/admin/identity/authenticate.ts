@@ -4,6 +4,7 @@ import { authenticatePassword } from './accounts.js';
 import { authenticateToken } from './api-tokens.js';
 import { parseAuthorizationHeader } from './authorization-header.js';
 import type { SiteDb } from './database-access.js';
+import type { DirectorySignIn } from './directory-sign-in.js';
 import { FailedLoginLimiter, type LoginAttempt } from './failed-login-limiter.js';
 import type { AdminPrincipal } from './principal.js';
 import { CLASS_INSTANCE, hasRight, type ObjectClass, type Right } from './rights.js';
@@ -13,6 +14,8 @@ export interface AuthenticateOptions {
   readonly limiter?: FailedLoginLimiter;
   /** "Now" for token expiry, fixed once per request. */
   readonly now?: Date;
+  /** Sign-in by directory bind (directory-sign-in.ts), when the site has a directory. */
+  readonly directory?: DirectorySignIn;
 }
 
 /** The parts of a request authentication reads. */
@@ -39,7 +42,12 @@ export async function authenticateRequest(
     }
     const principal =
       credentials.kind === 'basic'
-        ? await authenticatePassword(db, credentials.name, credentials.password)
+        ? await authenticatePassword(
+            db,
+            credentials.name,
+            credentials.password,
+            options.directory === undefined ? {} : { directory: options.directory },
+          )
         : await authenticateToken(db, credentials.token, options.now);
     limiter?.recordSuccess(attempt);
     return principal;
@@ -60,11 +68,16 @@ const principals = new WeakMap<FastifyRequest, AdminPrincipal>();
  */
 export function adminAuthenticationHook(
   db: SiteDb,
-  options: { readonly limiter?: FailedLoginLimiter } = {},
+  options: { readonly limiter?: FailedLoginLimiter; readonly directory?: DirectorySignIn } = {},
 ): (request: FastifyRequest) => Promise<void> {
   const limiter = options.limiter ?? new FailedLoginLimiter();
+  const { directory } = options;
   return async (request) => {
-    const principal = await authenticateRequest(db, request, { limiter, now: new Date() });
+    const principal = await authenticateRequest(db, request, {
+      limiter,
+      now: new Date(),
+      ...(directory === undefined ? {} : { directory }),
+    });
     principals.set(request, principal);
   };
 }

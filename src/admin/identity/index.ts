@@ -37,6 +37,14 @@ export {
 } from './rights.js';
 export { grantRights, revokeRights, listRights } from './rights-store.js';
 export { principalFor, type AdminPrincipal } from './principal.js';
+export { authenticateByDirectory, type DirectorySignIn } from './directory-sign-in.js';
+export {
+  grantGroupRights,
+  revokeGroupRights,
+  listGroupRights,
+  groupDnOf,
+  type GroupGrant,
+} from './directory-group-rights.js';
 export {
   FailedLoginLimiter,
   type FailedLoginLimiterOptions,

@@ -6,6 +6,10 @@ import {
   acceptContentManifest,
   createContentVerifier,
   HashMismatchError,
+  HttpsRequestError,
+  httpsStream,
+  TlsCaMismatchError,
+  type TlsClientOptions,
   type ContentManifestPayload,
   type PolicyBodyPayload,
   type VerifyingKey,
@@ -33,13 +37,23 @@ export async function downloadContent(
     cache: ContentCache;
     inUse: ReadonlySet<string>;
     now: Date;
+    /** For https distribution points: the hierarchy CA and the client certificate (docs/tls.md). */
+    tls?: TlsClientOptions | undefined;
+    /**
+     * Distribution points to try before those the policy names: the one beside the management point
+     * this agent uses (a secondary site's, in its boundary). Only where content comes from changes:
+     * it is verified against the signed manifest all the same (C5), and any failure there falls
+     * back to the policy's own list (docs/hierarchy.md, "Content location").
+     */
+    preferredContentUrls?: readonly string[] | undefined;
   },
   progress: DownloadProgress,
 ): Promise<{ dir: string; manifest: ContentManifestPayload; downloaded: boolean }> {
   const { packageId, version, manifestHash } = body.package;
   const { cache } = context;
   const filesDir = cache.filesDir(packageId, version);
-  const manifest = await fetchManifest(body, context);
+  const sources = contentSources(body.contentUrls, context.preferredContentUrls);
+  const manifest = await fetchManifest(body, sources, context);
   if (await cache.isComplete(packageId, version, manifestHash)) {
     await cache.touch(packageId, version);
     return { dir: filesDir, manifest, downloaded: false };
@@ -56,7 +70,7 @@ export async function downloadContent(
       const target = cache.filePath(filesDir, file.path);
       if (await alreadyVerified(target, file)) continue;
       const partial = cache.filePath(partialDir, file.path);
-      await downloadFromAny(body.contentUrls, packageId, version, file, partial);
+      await downloadFromAny(sources, packageId, version, file, partial, context.tls);
       await mkdir(dirname(target), { recursive: true });
       await rename(partial, target);
     }
@@ -82,18 +96,31 @@ export function isManifestRefusal(error: unknown): boolean {
   return error instanceof Error && manifestRefusals.has(error);
 }
 
+/** Preferred distribution points first, then the policy's own, each once. */
+function contentSources(signed: readonly string[], preferred: readonly string[] = []): string[] {
+  const seen = new Set<string>();
+  return [...preferred, ...signed].filter((url) => {
+    const key = trim(url);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 async function fetchManifest(
   body: PolicyBodyPayload,
-  context: { siteKeys: ReadonlyMap<string, VerifyingKey>; now: Date },
+  sources: readonly string[],
+  context: { siteKeys: ReadonlyMap<string, VerifyingKey>; now: Date; tls?: TlsClientOptions | undefined },
 ): Promise<ContentManifestPayload> {
   let lastError: unknown = new DownloadError('the policy names no distribution point');
-  for (const base of body.contentUrls) {
+  for (const base of sources) {
     try {
       const response = await boundedFetch(
         `${trim(base)}${distributionPointPaths.manifest(body.package.packageId, body.package.version)}`,
         {
           maxBytes: 16 * 1024 * 1024,
           timeoutMs: 30_000,
+          tls: context.tls,
         },
       );
       try {
@@ -109,7 +136,10 @@ async function fetchManifest(
         throw error;
       }
     } catch (error) {
+      // A preferred DP that lacks the package (or fails in any way) hands over to the policy's own.
+      const preferred = !body.contentUrls.some((url) => trim(url) === trim(base));
       if (
+        !preferred &&
         (error as { code?: string }).code?.startsWith('ERR_MP_UNREACHABLE') !== true &&
         !(error instanceof DownloadError)
       ) {
@@ -131,11 +161,12 @@ async function downloadFromAny(
   version: string,
   file: { path: string; size: number; sha256: string },
   partial: string,
+  tls: TlsClientOptions | undefined,
 ): Promise<void> {
   let lastError: unknown = new DownloadError('the policy names no distribution point');
   for (const base of contentUrls) {
     try {
-      await downloadFile([base], packageId, version, file, partial);
+      await downloadFile([base], packageId, version, file, partial, tls);
       return;
     } catch (error) {
       if (!(error instanceof DownloadError)) throw error;
@@ -167,6 +198,7 @@ async function downloadFile(
   version: string,
   file: { path: string; size: number; sha256: string },
   partial: string,
+  tls: TlsClientOptions | undefined,
 ): Promise<void> {
   await mkdir(dirname(partial), { recursive: true });
   const verifier = createContentVerifier(file);
@@ -183,36 +215,39 @@ async function downloadFile(
     const base = contentUrls[0];
     if (base === undefined) throw new DownloadError('the policy names no distribution point');
     const url = `${trim(base)}${distributionPointPaths.file(packageId, version, file.path)}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
-        signal: AbortSignal.timeout(30 * 60_000),
-        redirect: 'error',
-      });
-    } catch (cause) {
-      throw new DownloadError(`${url}: ${(cause as Error).message}`, { cause });
-    }
+    const response = await openDownload(url, offset > 0 ? { range: `bytes=${offset}-` } : {}, tls);
     if (response.status === 200 && offset > 0) {
       // The server ignored the range: start the file again.
-      await response.body?.cancel();
+      await response.cancel();
       await rm(partial, { force: true });
-      return downloadFile(contentUrls, packageId, version, file, partial);
+      return downloadFile(contentUrls, packageId, version, file, partial, tls);
     }
     if (response.status !== 200 && response.status !== 206) {
-      await response.body?.cancel();
+      await response.cancel();
       throw new DownloadError(`${url} answered HTTP ${response.status}`);
     }
     const out = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', mode: 0o600 });
+    // A write error (ENOSPC: the cache disk is full) is kept and thrown from the loop below; unheard,
+    // it would end the agent process, and a pending 'drain' would never come.
+    let writeError: Error | undefined;
+    out.on('error', (error) => (writeError = error));
     try {
       if (response.body !== null) {
-        for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+        for await (const chunk of response.body) {
           verifier.update(chunk); // throws ERR_CONTENT_SIZE the moment the stream passes the declared size
-          if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+          if (!out.write(chunk))
+            await new Promise<void>((resolve) => {
+              const done = () => {
+                out.off('drain', done).off('close', done);
+                resolve();
+              };
+              out.once('drain', done).once('close', done);
+            });
+          if (writeError !== undefined) throw writeError;
         }
       }
     } catch (error) {
-      await new Promise<void>((resolve) => out.end(() => resolve()));
+      if (!out.destroyed) await new Promise<void>((resolve) => out.end(() => resolve()));
       if ((error as { code?: string }).code === 'ERR_CONTENT_SIZE') await rm(partial, { force: true });
       throw error instanceof Error && 'code' in error
         ? error
@@ -221,11 +256,80 @@ async function downloadFile(
     await new Promise<void>((resolve, reject) => {
       out.end((error?: Error | null) => (error ? reject(error) : resolve()));
     });
+    if (writeError !== undefined) throw writeError;
   }
   try {
     verifier.finish();
   } catch (error) {
     await rm(partial, { force: true });
+    throw error;
+  }
+}
+
+/** A download's status and streamed body, over plain HTTP (fetch) or HTTPS (httpsStream). */
+interface OpenDownload {
+  status: number;
+  body: AsyncIterable<Uint8Array> | null;
+  cancel(): Promise<void>;
+}
+
+const downloadTimeoutMs = 30 * 60_000;
+
+/**
+ * Opens a file download. https URLs are fetched with the hierarchy CA only (never the system store)
+ * and the client certificate; network failures are ERR_DOWNLOAD (retried, on the next DP), a server
+ * the CA does not vouch for ERR_TLS_SERVER_UNTRUSTED.
+ */
+async function openDownload(
+  url: string,
+  headers: Record<string, string>,
+  tls: TlsClientOptions | undefined,
+): Promise<OpenDownload> {
+  if (url.startsWith('https:')) {
+    if (tls === undefined) {
+      throw new TlsCaMismatchError(`${url} is an https URL, and this agent holds no hierarchy TLS CA`);
+    }
+    try {
+      const response = await httpsStream(url, { headers, timeoutMs: downloadTimeoutMs, tls });
+      return {
+        status: response.status,
+        body: asDownloadErrors(response.body, url),
+        cancel: () => {
+          response.cancel();
+          return Promise.resolve();
+        },
+      };
+    } catch (cause) {
+      if (cause instanceof HttpsRequestError) throw new DownloadError(`${url}: ${cause.message}`, { cause });
+      throw cause;
+    }
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      headers,
+      signal: AbortSignal.timeout(downloadTimeoutMs),
+      redirect: 'error',
+    });
+  } catch (cause) {
+    throw new DownloadError(`${url}: ${(cause as Error).message}`, { cause });
+  }
+  return {
+    status: response.status,
+    body: response.body as AsyncIterable<Uint8Array> | null,
+    cancel: async () => {
+      await response.body?.cancel();
+    },
+  };
+}
+
+/** An interrupted HTTPS body is a failed download (ERR_DOWNLOAD: it resumes with a Range request). */
+async function* asDownloadErrors(body: AsyncIterable<Buffer>, url: string): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    if (error instanceof HttpsRequestError)
+      throw new DownloadError(`${url}: ${error.message}`, { cause: error });
     throw error;
   }
 }

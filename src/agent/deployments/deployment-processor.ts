@@ -1,4 +1,9 @@
-import { isStewardError, type PolicyBodyPayload, type VerifyingKey } from '../../trust/index.js';
+import {
+  isStewardError,
+  type PolicyBodyPayload,
+  type TlsClientOptions,
+  type VerifyingKey,
+} from '../../trust/index.js';
 import type { StatusName } from '../../protocol/index.js';
 import { CacheFullError } from '../agent-errors.js';
 import type { ContentCache } from '../content/content-cache.js';
@@ -12,6 +17,10 @@ export interface DeploymentContext {
   runsPath: string;
   cache: ContentCache;
   siteKeys: ReadonlyMap<string, VerifyingKey>;
+  /** For https distribution points: the hierarchy CA and the client certificate (docs/tls.md). */
+  tls?: TlsClientOptions | undefined;
+  /** Distribution points tried first: the one beside the agent's management point (docs/hierarchy.md). */
+  preferredContentUrls?: readonly string[] | undefined;
   /** Package versions of every deployment in force: never evicted from the cache. */
   inUse: ReadonlySet<string>;
   report(
@@ -61,7 +70,14 @@ export async function processDeployment(
   try {
     const content = await downloadContent(
       body,
-      { siteKeys: context.siteKeys, cache: context.cache, inUse: context.inUse, now },
+      {
+        siteKeys: context.siteKeys,
+        cache: context.cache,
+        inUse: context.inUse,
+        now,
+        tls: context.tls,
+        preferredContentUrls: context.preferredContentUrls,
+      },
       { onStart: () => context.report('download-started', body) },
     );
     packageDir = content.dir;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { directorySettingsSchema } from '../../directory/lookup/directory-settings.js';
 import { NotEnrolledError } from '../agent-errors.js';
 import { readState, writeState } from './json-state.js';
 
@@ -14,6 +15,8 @@ export const agentConfigSchema = z.strictObject({
   keyProtection: z.enum(['secret-file', 'passphrase']),
   hostname: z.string(),
   enrolledAt: z.string(),
+  /** Enrolled with `--directory`: where the site's entries are read (directory-only mode refreshes from it). */
+  directory: directorySettingsSchema.optional(),
 });
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -1,15 +1,17 @@
 import { z } from 'zod';
 import {
+  clientCertificateAnswerSchema,
   managementPointPaths,
   protocolLimits,
   registrationAnswerSchema,
   reportBatchAnswerSchema,
   trustBundleSchema,
+  type ClientCertificateAnswer,
   type RegistrationAnswer,
   type ReportBatchAnswer,
   type TrustBundle,
 } from '../../protocol/index.js';
-import { PayloadInvalidError } from '../../trust/index.js';
+import { PayloadInvalidError, type TlsClientOptions } from '../../trust/index.js';
 import { boundedFetch } from './bounded-fetch.js';
 
 const timeoutMs = 30_000;
@@ -19,13 +21,34 @@ const timeoutMs = 30_000;
  * moves bytes: every document it returns is verified by the caller before use.
  */
 export class ManagementPointClient {
-  constructor(readonly baseUrl: string) {}
+  /**
+   * `tls` gives the TLS options for an https base URL (the hierarchy CA, and the client certificate
+   * once there is one); it is asked on every request, so a new certificate is used at once.
+   */
+  constructor(
+    readonly baseUrl: string,
+    private readonly tls: () => TlsClientOptions | undefined = () => undefined,
+  ) {}
+
+  /** POST /mp/v1/clients/{id}/certificate: a client certificate for a signed `tls-client-request`. */
+  async clientCertificate(clientId: string, encodedRequest: string): Promise<ClientCertificateAnswer> {
+    const response = await boundedFetch(this.#url(managementPointPaths.clientCertificate(clientId)), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ request: encodedRequest }),
+      maxBytes: 128 * 1024,
+      timeoutMs,
+      tls: this.tls(),
+    });
+    return parseJson(clientCertificateAnswerSchema, response.body);
+  }
 
   async trust(etag: string | null): Promise<{ bundle: TrustBundle; etag: string | null } | 'unchanged'> {
     const response = await boundedFetch(this.#url(managementPointPaths.trust), {
       headers: etag === null ? {} : { 'if-none-match': etag },
       maxBytes: protocolLimits.maxResponseBytes,
       timeoutMs,
+      tls: this.tls(),
     });
     if (response.status === 304) return 'unchanged';
     return { bundle: parseJson(trustBundleSchema, response.body), etag: response.headers.get('etag') };
@@ -38,6 +61,7 @@ export class ManagementPointClient {
       body: JSON.stringify({ registration: encodedRegistration }),
       maxBytes: 64 * 1024,
       timeoutMs,
+      tls: this.tls(),
     });
     return parseJson(registrationAnswerSchema, response.body);
   }
@@ -51,6 +75,7 @@ export class ManagementPointClient {
       headers: etag === null ? {} : { 'if-none-match': etag },
       maxBytes: protocolLimits.maxResponseBytes,
       timeoutMs,
+      tls: this.tls(),
     });
     if (response.status === 304) return 'unchanged';
     return { envelope: response.body.toString('utf8'), etag: response.headers.get('etag') };
@@ -60,6 +85,7 @@ export class ManagementPointClient {
     const response = await boundedFetch(this.#url(managementPointPaths.policyBody(policyId, version)), {
       maxBytes: protocolLimits.maxResponseBytes,
       timeoutMs,
+      tls: this.tls(),
     });
     return response.body.toString('utf8');
   }
@@ -71,6 +97,7 @@ export class ManagementPointClient {
       body: JSON.stringify({ reports: encodedReports }),
       maxBytes: 256 * 1024,
       timeoutMs,
+      tls: this.tls(),
     });
     return parseJson(reportBatchAnswerSchema, response.body);
   }

@@ -7,6 +7,14 @@ import { addSettingOptions, resolveSettings } from '../../platform/settings.js';
 import { AdminClient, resolveAdminTarget } from '../admin-client.js';
 import { UsageError } from '../cli-errors.js';
 import { createOutput, runCommand, table } from '../../protocol/command-line.js';
+import {
+  initChildSite,
+  isSecondarySite,
+  printHierarchy,
+  registerHierarchySiteCommands,
+  runSecondarySite,
+} from './hierarchy-site.js';
+import type { HierarchyOverview } from '../../site/hierarchy/overview.js';
 
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('create, run and inspect a site');
@@ -19,18 +27,35 @@ export function registerSiteCommands(program: Command): void {
     .option('--name <text>', 'the site name', '')
     .option('--listen <host:port>', 'where the site server listens', '127.0.0.1:8430')
     .option('--public-url <url>', 'the URL agents use, when it differs from the listen address')
-    .option('--database <url>', 'postgres://... (default: the embedded database in the data folder)')
+    .option(
+      '--database <url>',
+      'postgres://... (default: the embedded database in the data folder); TLS: ?sslmode=verify-full&sslrootcert=FILE',
+    )
+    .option('--database-require-tls', 'refuse a database connection that is not TLS (kept in site.json)')
     .option('--approval <mode>', 'client approval: token (enrolment token or manual), automatic', 'token')
-    .option('--parent <url>', 'join a parent site (hierarchy; not available yet)')
-    .option('--join-token <token>', "the parent's join token")
+    .option('--parent <url>', 'join a parent site as a primary or secondary site (docs/hierarchy.md)')
+    .option('--join-token <token>', "the parent's join token (steward site join-token at the parent)")
+    .option('--secondary', 'join as a secondary site (the join token says so too)')
+    .option(
+      '--root-key <fingerprint>',
+      "the hierarchy's root key fingerprint, when you have it: checked at the join",
+    )
+    .option(
+      '--automatic-key-exchange',
+      'join without a token where the parent allows it (trust on first use; audited)',
+    )
+    .option('--join-wait <seconds>', 'how long to wait for the central site to certify this site', '600')
     .option('--json', 'print one JSON document')
     .action((options: SiteInitOptions) =>
       runCommand(async () => {
         const out = createOutput(options.json === true);
-        if (options.parent !== undefined) {
-          throw new UsageError(
-            'joining a parent site is not available in this release; omit --parent for a central site',
-          );
+        if (
+          options.parent !== undefined ||
+          options.joinToken !== undefined ||
+          options.automaticKeyExchange === true
+        ) {
+          await initChildSite(options, out);
+          return;
         }
         if (options.approval !== 'token' && options.approval !== 'automatic') {
           throw new UsageError('--approval is token or automatic');
@@ -45,6 +70,7 @@ export function registerSiteCommands(program: Command): void {
           database: options.database ?? null,
           passphrase: passphrase === undefined || passphrase === '' ? null : passphrase,
           approval: options.approval,
+          databaseRequireTls: options.databaseRequireTls === true,
           now: new Date(),
         });
         out.result(result, () => {
@@ -52,6 +78,7 @@ export function registerSiteCommands(program: Command): void {
           out.line(`  root key fingerprint: ${result.rootFingerprint}   (pin it on agents: --root-key)`);
           out.line(`  site URL:             ${result.url}`);
           out.line(`  database:             ${result.database}`);
+          out.line(`  TLS CA (sha256):      ${result.tlsCaSha256}   (${result.dataDir}/tls/ca.pem)`);
           out.line(`  admin credentials:    ${result.credentialsPath}`);
           out.line(
             `  enrolment token:      ${result.enrolmentToken}   (valid until ${result.enrolmentTokenExpiresAt})`,
@@ -72,6 +99,13 @@ export function registerSiteCommands(program: Command): void {
     siteSettingsPrefix,
   ).action((options: { data: string; listen?: string; json?: boolean } & Record<string, unknown>) =>
     runCommand(async () => {
+      if (await isSecondarySite(resolve(options.data))) {
+        await runSecondarySite({
+          ...options,
+          ...(typeof options['logLevel'] === 'string' ? { logLevel: options['logLevel'] } : {}),
+        });
+        return;
+      }
       const out = createOutput(options.json === true);
       const settings = resolveSettings(siteServerSettings, siteSettingsPrefix, options);
       const running = await startSiteServer({
@@ -98,11 +132,14 @@ export function registerSiteCommands(program: Command): void {
 
   site
     .command('status')
-    .description('show the site, its systems and its clients')
+    .description(
+      'show the site, its systems, its clients and the hierarchy (links, backlog, last contact, errors)',
+    )
     .option('--data <dir>', "the site's data folder")
     .option('--site <url>', 'the site URL')
+    .option('--ca-file <file>', 'the CA certificate an https site is checked against (env STEWARD_CA_FILE)')
     .option('--json', 'print one JSON document')
-    .action((options: { data?: string; site?: string; json?: boolean }) =>
+    .action((options: { data?: string; site?: string; caFile?: string; json?: boolean }) =>
       runCommand(async () => {
         const out = createOutput(options.json === true);
         const client = new AdminClient(await resolveAdminTarget(options));
@@ -126,9 +163,12 @@ export function registerSiteCommands(program: Command): void {
               ]),
             ]),
           );
+          printHierarchy(out, status.hierarchy);
         });
       }),
     );
+
+  registerHierarchySiteCommands(site);
 }
 
 interface SiteInitOptions {
@@ -138,9 +178,14 @@ interface SiteInitOptions {
   listen: string;
   publicUrl?: string;
   database?: string;
+  databaseRequireTls?: boolean;
   approval: string;
   parent?: string;
   joinToken?: string;
+  secondary?: boolean;
+  rootKey?: string;
+  automaticKeyExchange?: boolean;
+  joinWait?: string;
   json?: boolean;
 }
 
@@ -158,4 +203,5 @@ interface SiteStatus {
     health: string;
     keyFingerprint: string | null;
   }[];
+  hierarchy?: HierarchyOverview;
 }

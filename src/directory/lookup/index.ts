@@ -5,6 +5,12 @@
  */
 export * from './directory-errors.js';
 export { resolveDirectoryConfig, type DirectoryConfig, type DirectoryTlsMode } from './directory-config.js';
+export {
+  directorySettingsSchema,
+  directoryConfigOf,
+  directorySettingsOf,
+  type DirectorySettings,
+} from './directory-settings.js';
 export { openDirectorySession, withDirectorySession, type DirectorySession } from './session.js';
 export type { DirectoryFlavor } from './root-dse.js';
 export {

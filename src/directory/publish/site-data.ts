@@ -9,6 +9,7 @@ import { listBoundaries } from '../../site/boundaries/index.js';
 import { siteDataLayout } from '../../site/data-folder/layout.js';
 import { readSiteConfig } from '../../site/data-folder/site-config.js';
 import { databaseLocation, openSiteDatabase } from '../../site/database/open.js';
+import type { SiteDb } from '../../site/database/site-db.js';
 import { currentCertificate, rootChain } from '../../site/hierarchy/trust-store.js';
 import { listSiteSystems } from '../../site/site-systems/site-systems.js';
 import { DirectoryConfigError } from '../lookup/directory-errors.js';
@@ -31,40 +32,9 @@ export async function siteEntriesFromDataFolder(
   try {
     const database = await openSiteDatabase(location, { migrate: false });
     try {
-      const db = database.db;
-      const systems = (await listSiteSystems(db)).filter((system) => system.site_code === config.code);
-      const mpNames = systems
-        .filter((system) => system.role === 'management-point')
-        .filter((system) =>
-          options.managementPoint === undefined ? system.embedded : system.name === options.managementPoint,
-        )
-        .map((system) => system.name);
-      if (options.managementPoint !== undefined && mpNames.length === 0) {
-        throw new DirectoryConfigError(
-          `Site ${config.code} has no management point named ${options.managementPoint}.`,
-        );
-      }
-      const managementPoints = [];
-      for (const name of mpNames) {
-        const certificate = await currentCertificate(db, 'mp-certificate', name);
-        if (certificate !== undefined) managementPoints.push({ certificate: certificate.envelope });
-      }
-      if (options.managementPoint !== undefined)
-        return { siteCode: config.code, entries: { managementPoints } };
-      const site = await currentCertificate(db, 'site-certificate', config.code);
-      if (site === undefined)
-        throw new DirectoryConfigError(`Site ${config.code} has no site certificate yet.`);
       return {
         siteCode: config.code,
-        entries: {
-          siteCertificate: site.envelope,
-          rootChain: await rootChain(db),
-          boundaries: (await listBoundaries(db, { siteCode: config.code })).map((boundary) => boundary.value),
-          managementPoints,
-          serverLocatorPoints: systems
-            .filter((system) => system.role === 'server-locator-point' && system.urls.length > 0)
-            .map((system) => ({ name: system.name, siteCode: config.code, urls: system.urls })),
-        },
+        entries: await siteEntriesFromDatabase(database.db, config.code, options),
       };
     } finally {
       await database.close();
@@ -72,4 +42,41 @@ export async function siteEntriesFromDataFolder(
   } finally {
     await lock?.release();
   }
+}
+
+/** The same, from an open site database (the running site server publishes this way). */
+export async function siteEntriesFromDatabase(
+  db: SiteDb,
+  siteCode: string,
+  options: SiteDataOptions = {},
+): Promise<PublishEntries> {
+  const systems = (await listSiteSystems(db)).filter((system) => system.site_code === siteCode);
+  const mpNames = systems
+    .filter((system) => system.role === 'management-point')
+    .filter((system) =>
+      options.managementPoint === undefined ? system.embedded : system.name === options.managementPoint,
+    )
+    .map((system) => system.name);
+  if (options.managementPoint !== undefined && mpNames.length === 0) {
+    throw new DirectoryConfigError(
+      `Site ${siteCode} has no management point named ${options.managementPoint}.`,
+    );
+  }
+  const managementPoints = [];
+  for (const name of mpNames) {
+    const certificate = await currentCertificate(db, 'mp-certificate', name);
+    if (certificate !== undefined) managementPoints.push({ certificate: certificate.envelope });
+  }
+  if (options.managementPoint !== undefined) return { managementPoints };
+  const site = await currentCertificate(db, 'site-certificate', siteCode);
+  if (site === undefined) throw new DirectoryConfigError(`Site ${siteCode} has no site certificate yet.`);
+  return {
+    siteCertificate: site.envelope,
+    rootChain: await rootChain(db),
+    boundaries: (await listBoundaries(db, { siteCode })).map((boundary) => boundary.value),
+    managementPoints,
+    serverLocatorPoints: systems
+      .filter((system) => system.role === 'server-locator-point' && system.urls.length > 0)
+      .map((system) => ({ name: system.name, siteCode, urls: system.urls })),
+  };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
+  clientCertificateRequestSchema,
   managementPointPaths,
   protocolLimits,
   reportBatchSchema,
@@ -8,9 +9,14 @@ import {
 } from '../../protocol/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
-import { sha256Hex, type SigningKey } from '../../trust/index.js';
+import { parseEnvelope, sha256Hex, type SigningKey } from '../../trust/index.js';
+import {
+  issueClientCertificate,
+  requireClientCertificate,
+  type ClientCertificateSecurity,
+} from './client-certificate.js';
 import { buildAssignments, buildAssignmentsFor } from './assignments.js';
-import { RateLimitedError } from './mp-errors.js';
+import { ClientCertificateMismatchError, RateLimitedError } from './mp-errors.js';
 import { PolicyCache, type CachedAssignments } from './policy-cache.js';
 import { handleRegistration } from './registration.js';
 import { acceptReports } from './report-intake.js';
@@ -24,8 +30,15 @@ export interface ManagementPointOptions {
   mpKey: SigningKey;
   trustBundle: TrustBundle;
   approveAutomatically: boolean;
+  /** Directory approval (S1): the machine account that vouches for a registering host name. */
+  vouch?: (hostname: string) => Promise<string | undefined>;
   /** Called after reports were committed to the inbox, so processing starts at once. */
   onReportsStored: () => void;
+  /**
+   * When the site serves HTTPS (docs/tls.md): policy, policy bodies and reports need a valid,
+   * unrevoked client certificate, which approved clients obtain from this MP. Absent: plain HTTP.
+   */
+  clientSecurity?: ClientCertificateSecurity;
   clock?: () => Date;
 }
 
@@ -134,7 +147,11 @@ export class ManagementPoint {
         );
         const answer = await handleRegistration(
           this.options.db,
-          { siteCode: this.options.siteCode, approveAutomatically: this.options.approveAutomatically },
+          {
+            siteCode: this.options.siteCode,
+            approveAutomatically: this.options.approveAutomatically,
+            ...(this.options.vouch === undefined ? {} : { vouch: this.options.vouch }),
+          },
           body.registration,
           this.#now(),
         );
@@ -144,14 +161,46 @@ export class ManagementPoint {
       },
     );
 
+    app.post(
+      '/mp/v1/clients/:clientId/certificate',
+      { bodyLimit: 64 * 1024 },
+      async (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => {
+        const security = this.options.clientSecurity;
+        if (security === undefined) {
+          return reply
+            .code(404)
+            .send(notFound('this site serves plain HTTP: it issues no client certificates'));
+        }
+        const nowMs = Date.now();
+        if (!this.#overall.take('all', nowMs) || !this.#perAddress.take(request.ip, nowMs)) {
+          throw new RateLimitedError('too many certificate requests; try again later');
+        }
+        const { clientId } = request.params;
+        if (!clientIdPattern.test(clientId))
+          throw new InvalidRequestError('a client id is 64 lowercase hex digits');
+        const body = parseBody(clientCertificateRequestSchema, request.body);
+        return issueClientCertificate(
+          this.options.db,
+          { siteCode: this.options.siteCode, security },
+          clientId,
+          body.request,
+          this.#now(),
+        );
+      },
+    );
+
     app.get(
       '/mp/v1/clients/:clientId/policy',
-      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => this.#servePolicy(request, reply),
+      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => {
+        requireClientCertificate(request.raw.socket, this.options.clientSecurity, request.params.clientId);
+        return this.#servePolicy(request, reply);
+      },
     );
 
     app.get(
       '/mp/v1/policy-bodies/:policyId/:version',
       async (request: FastifyRequest<{ Params: { policyId: string; version: string } }>, reply) => {
+        requireClientCertificate(request.raw.socket, this.options.clientSecurity);
         const { policyId, version } = request.params;
         const number = Number(version);
         if (!policyIdPattern.test(policyId) || !Number.isSafeInteger(number) || number < 1) {
@@ -174,7 +223,9 @@ export class ManagementPoint {
     );
 
     app.post(managementPointPaths.reports, { bodyLimit: protocolLimits.maxRequestBytes }, async (request) => {
+      const identity = requireClientCertificate(request.raw.socket, this.options.clientSecurity);
       const batch = parseBody(reportBatchSchema, request.body);
+      if (identity !== undefined) checkReportSigners(batch.reports, identity.clientId);
       const answer = await acceptReports(this.options.db, this.options.siteCode, batch.reports, this.#now());
       if (answer.results.some((r) => r.status === 'stored')) this.options.onReportsStored();
       return answer;
@@ -207,6 +258,29 @@ export class ManagementPoint {
       .finally(() => this.#building.delete(clientId));
     this.#building.set(clientId, work);
     return work;
+  }
+}
+
+/**
+ * Over mutual TLS, a batch carries only reports signed by the connection's client (the signature's
+ * key id is the client id); unreadable envelopes are left to acceptReports, which rejects them.
+ */
+function checkReportSigners(reports: readonly string[], clientId: string): void {
+  for (const encoded of reports) {
+    let signers: string[];
+    try {
+      signers = parseEnvelope(encoded, {
+        maxBytes: protocolLimits.maxEnvelopeBytes,
+        maxSignatures: 1,
+      }).signatures.map((signature) => signature.keyid);
+    } catch {
+      continue;
+    }
+    if (signers.some((keyId) => keyId !== clientId)) {
+      throw new ClientCertificateMismatchError(
+        `a report in this batch is signed by another client than the certificate's (${clientId.slice(0, 16)}…)`,
+      );
+    }
   }
 }
 

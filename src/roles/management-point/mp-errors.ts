@@ -16,6 +16,12 @@ export class ClientNotApprovedError extends StewardError {
   override readonly status = 403;
 }
 
+/** The client certificate of the connection names another client than the request. */
+export class ClientCertificateMismatchError extends StewardError {
+  readonly code = 'ERR_CLIENT_CERTIFICATE_MISMATCH';
+  override readonly status = 403;
+}
+
 export class WrongSiteError extends StewardError {
   readonly code = 'ERR_WRONG_SITE';
   override readonly status = 400;

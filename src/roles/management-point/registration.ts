@@ -12,6 +12,11 @@ export interface RegistrationPolicy {
   siteCode: string;
   /** Approve every client that proves possession of its key (the audit flags this). */
   approveAutomatically: boolean;
+  /**
+   * Directory approval: the DN of the machine account that vouches for a host name, or undefined.
+   * A failure leaves the client pending (src/site/directory/machine-accounts.ts).
+   */
+  vouch?: (hostname: string) => Promise<string | undefined>;
 }
 
 /**
@@ -30,10 +35,22 @@ export async function handleRegistration(
   if (payload.siteCode !== policy.siteCode) {
     throw new WrongSiteError(`this management point serves site ${policy.siteCode}, not ${payload.siteCode}`);
   }
+  // Asked before the transaction: a directory search holds no database connection.
+  const vouchedBy =
+    policy.approveAutomatically || policy.vouch === undefined
+      ? undefined
+      : await policy.vouch(payload.hostname).catch(() => undefined);
   return inTransaction(db, async (trx) => {
     let approvedBy: string | null = policy.approveAutomatically ? 'automatic approval' : null;
     if (approvedBy === null && payload.enrolmentToken !== null) {
       if (await consumeEnrolmentToken(trx, payload.enrolmentToken, now)) approvedBy = 'enrolment token';
+    }
+    if (approvedBy === null && vouchedBy !== undefined) {
+      // A machine account vouches for a name, once: a name another client already holds is left for
+      // an administrator to decide (docs/directory.md).
+      if (!(await hostnameHeldByAnother(trx, payload.hostname, verified.clientId))) {
+        approvedBy = `directory: ${vouchedBy}`;
+      }
     }
     const before = await getClient(trx, verified.clientId);
     const client = await registerClient(trx, {
@@ -57,4 +74,15 @@ export async function handleRegistration(
     }
     return { clientId: client.id, state: client.state };
   });
+}
+
+async function hostnameHeldByAnother(db: SiteDb, hostname: string, clientId: string): Promise<boolean> {
+  const other = await db
+    .selectFrom('clients')
+    .select('id')
+    .where((eb) => eb(eb.fn('lower', ['hostname']), '=', hostname.toLowerCase()))
+    .where('id', '<>', clientId)
+    .where('state', '<>', 'revoked')
+    .executeTakeFirst();
+  return other !== undefined;
 }

@@ -42,6 +42,11 @@ interface LocatorView {
   loadedAtMs: number;
   index: BoundaryIndex;
   managementPoints: ManagementPointEntry[];
+  /**
+   * The proxy management points of this site's secondary sites, by site code: a client in a
+   * secondary site's boundary belongs to this site but is sent to that proxy MP first (SMS).
+   */
+  secondaries: Map<string, ManagementPointEntry[]>;
   siteCertificate: string | undefined;
   rootChain: string[];
   /** Why the site cannot answer, when it cannot. */
@@ -132,20 +137,22 @@ export class ServerLocatorPoint {
           'ask an administrator to add a boundary (steward boundary add) for this network.',
       );
     }
-    if (match.siteCode !== this.#options.siteCode) {
+    const proxies = match.siteCode === this.#options.siteCode ? [] : view.secondaries.get(match.siteCode);
+    if (proxies === undefined) {
       throw new NoBoundaryError(
         `The addresses belong to boundary ${match.boundary.text} of site ${match.siteCode}; this server ` +
           `locator point answers for site ${this.#options.siteCode} only. Ask site ${match.siteCode}'s locator.`,
       );
     }
     if (view.unavailable !== undefined) throw new LocatorUnavailableError(view.unavailable);
-    return this.#answerFor(view, match);
+    const offered = [...proxies, ...view.managementPoints].slice(0, maxLocatorManagementPoints);
+    return this.#answerFor(view, match, offered);
   }
 
-  #answerFor(view: LocatorView, match: BoundaryMatch): Buffer {
+  #answerFor(view: LocatorView, match: BoundaryMatch, managementPoints: ManagementPointEntry[]): Buffer {
     const nowDate = this.#now();
     const nowMs = nowDate.getTime();
-    const key = `${match.boundary.text}|${view.contentKey}`;
+    const key = `${match.siteCode}|${match.boundary.text}|${view.contentKey}`;
     const cached = this.#answers.get(key);
     if (cached !== undefined && nowMs < cached.renewAtMs) return cached.body;
     const signed = signDocument(
@@ -154,7 +161,7 @@ export class ServerLocatorPoint {
         version: 1,
         siteCode: this.#options.siteCode,
         boundary: match.boundary.text,
-        managementPoints: view.managementPoints,
+        managementPoints,
         issuedAt: nowDate.toISOString(),
         expiresAt: new Date(nowMs + this.#validityMs).toISOString(),
       },
@@ -214,6 +221,15 @@ export class ServerLocatorPoint {
     const loadedAtMs = this.#now().getTime();
     const { boundaries } = await loadSiteBoundaries(db);
     const managementPoints = await readManagementPoints(db, siteCode);
+    const secondaries = new Map<string, ManagementPointEntry[]>();
+    for (const site of await db
+      .selectFrom('sites')
+      .select('code')
+      .where('parent_code', '=', siteCode)
+      .where('site_type', '=', 'secondary')
+      .execute()) {
+      secondaries.set(site.code, await readManagementPoints(db, site.code));
+    }
     const certificate = await currentCertificate(db, 'site-certificate', siteCode);
     const chain = await rootChain(db);
     let unavailable: string | undefined;
@@ -228,10 +244,13 @@ export class ServerLocatorPoint {
       loadedAtMs,
       index: new BoundaryIndex(boundaries),
       managementPoints,
+      secondaries,
       siteCertificate: certificate?.envelope,
       rootChain: chain,
       unavailable,
-      contentKey: sha256Hex(JSON.stringify([managementPoints, certificate?.envelope ?? null, chain])),
+      contentKey: sha256Hex(
+        JSON.stringify([managementPoints, [...secondaries], certificate?.envelope ?? null, chain]),
+      ),
     };
   }
 }

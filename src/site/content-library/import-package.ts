@@ -50,6 +50,12 @@ export type ImportPackageOptions = {
   limits?: Partial<ImportLimits>;
   /** Called after the listing, after each file and every 32 MiB within a large file. */
   onProgress?: (progress: ImportProgress) => void;
+  /**
+   * Folders the source may neither lie in nor contain: the site's data folder, whose keys, key
+   * secret, credentials and database would otherwise become package content that any client can
+   * download from the distribution point.
+   */
+  protectedDirs?: readonly string[];
 };
 
 export type ImportResult = { manifest: SignedDocument; totalSize: number; fileCount: number };
@@ -69,6 +75,7 @@ export async function importPackageSource(options: ImportPackageOptions): Promis
   const finalDir = versionFolder(libraryDir, packageId, packageVersion);
   await refuseExisting(finalDir, packageId, packageVersion);
   await refuseLibraryInsideSource(options.sourceDir, libraryDir);
+  await refuseProtectedOverlap(options.sourceDir, options.protectedDirs ?? []);
 
   const listing = await listSourceFolder(options.sourceDir, limits);
   const payloadWith = (hashes: readonly string[]) => manifestPayload(options, listing, hashes, validityDays);
@@ -111,6 +118,22 @@ async function refuseExisting(finalDir: string, packageId: string, packageVersio
     (cause: unknown) => !isErrno(cause, 'ENOENT'),
   );
   if (exists) throw versionExists(packageId, packageVersion);
+}
+
+async function refuseProtectedOverlap(sourceDir: string, protectedDirs: readonly string[]): Promise<void> {
+  const source = await realpath(sourceDir).catch(() => sourceDir);
+  for (const dir of protectedDirs) {
+    const guarded = await realpath(dir).catch(() => dir);
+    const inside = (outer: string, inner: string) => {
+      const path = relative(outer, inner);
+      return path === '' || (!path.startsWith('..') && !isAbsolute(path));
+    };
+    if (inside(guarded, source) || inside(source, guarded)) {
+      throw new PackageSourceError(
+        "The source folder overlaps the site's data folder (keys, credentials, database); choose another source.",
+      );
+    }
+  }
 }
 
 async function refuseLibraryInsideSource(sourceDir: string, libraryDir: string): Promise<void> {

@@ -10,6 +10,10 @@ import { join } from 'node:path';
  *   keys/key-secret           random secret that encrypts the key files (unless a passphrase is used)
  *   keys/root-N.key           root keys (central site only; may be moved offline)
  *   keys/site.key, keys/mp.key
+ *   keys/tls-ca.key           the hierarchy TLS CA's private key (central site; docs/tls.md)
+ *   keys/tls-server.key       the private key of the site server's TLS certificate
+ *   tls/ca.pem                the hierarchy CA certificate (public: `--data` gives it to the CLI)
+ *   tls/server.pem            the site server's current TLS certificate (public)
  *   database/                 the embedded PGlite database
  *   content/                  the content library
  */
@@ -25,6 +29,11 @@ export function siteDataLayout(dataDir: string) {
     rootKey: (index: number) => join(keys, `root-${index}.key`),
     siteKey: join(keys, 'site.key'),
     mpKey: join(keys, 'mp.key'),
+    tlsCaKey: join(keys, 'tls-ca.key'),
+    tlsServerKey: join(keys, 'tls-server.key'),
+    tlsDir: join(dataDir, 'tls'),
+    tlsCaCertificate: join(dataDir, 'tls', 'ca.pem'),
+    tlsServerCertificate: join(dataDir, 'tls', 'server.pem'),
     database: join(dataDir, 'database'),
     content: join(dataDir, 'content'),
   } as const;

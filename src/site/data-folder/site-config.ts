@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { siteDirectorySchema } from '../directory/site-directory-settings.js';
+import { siteHierarchySchema } from '../hierarchy/hierarchy-config.js';
 import { DataFolderError } from '../site-errors.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 
@@ -13,10 +15,17 @@ export const siteConfigSchema = z.strictObject({
   listen: z.string().min(1).max(300),
   publicUrl: z.url().nullable(),
   database: z.string().max(2000).nullable(),
+  /** Refuse a database connection that is not TLS (docs/tls.md); absent in sites made before it. */
+  databaseRequireTls: z.boolean().optional(),
   keyProtection: z.enum(['secret-file', 'passphrase']),
   rootKeyCount: z.number().int().min(0).max(16),
-  approval: z.enum(['manual', 'token', 'automatic']),
+  /** `directory`: clients whose machine account is in the directory are approved (docs/directory.md). */
+  approval: z.enum(['manual', 'token', 'automatic', 'directory']),
   createdAt: z.string(),
+  /** The directory the site publishes to and reads machine accounts and admin users from. */
+  directory: siteDirectorySchema.optional(),
+  /** Hierarchy security options (docs/hierarchy.md): both off unless set. */
+  hierarchy: siteHierarchySchema.optional(),
 });
 
 export type SiteConfig = z.output<typeof siteConfigSchema>;

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { HierarchyTables } from '../hierarchy/hierarchy-schema.js';
+import type { DirectoryAdminTables } from '../directory/directory-tables.js';
 
 /**
  * The site database (DESIGN.md section 6): the single source of truth for one site. The tables are
@@ -53,6 +55,35 @@ export interface CertificateTable {
   envelope: string;
   issued_at: Timestamp;
   expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+/** A hierarchy TLS CA certificate and the root's `tls-ca` endorsement of it (docs/tls.md). */
+export interface TlsAuthorityTable {
+  version: number;
+  site_code: string;
+  certificate: string;
+  certificate_sha256: string;
+  endorsement: string;
+  not_after: Timestamp;
+  created_at: Generated<Timestamp>;
+}
+
+/** A certificate the hierarchy CA issued: a site system's server certificate or an agent's. */
+export interface TlsCertificateTable {
+  /** Lowercase hex, no leading zeros. */
+  serial: string;
+  ca_version: number;
+  kind: 'server' | 'client';
+  subject: string;
+  client_id: string | null;
+  /** DNS names and IP addresses of a server certificate. */
+  names: Json<string[]>;
+  public_key_sha256: string;
+  certificate: string;
+  not_before: Timestamp;
+  not_after: Timestamp;
+  issued_at: Timestamp;
   revoked_at: Timestamp | null;
 }
 
@@ -295,11 +326,14 @@ export interface SiteSettingTable {
   updated_at: Timestamp;
 }
 
-export interface SiteDatabase {
+/** Every table; the hierarchy's own are declared in ../hierarchy/hierarchy-schema.ts. */
+export interface SiteDatabase extends HierarchyTables, DirectoryAdminTables {
   sites: SiteTable;
   site_systems: SiteSystemTable;
   root_documents: RootDocumentTable;
   certificates: CertificateTable;
+  tls_authorities: TlsAuthorityTable;
+  tls_certificates: TlsCertificateTable;
   clients: ClientTable;
   discovery: DiscoveryTable;
   inventory_facts: InventoryFactTable;

@@ -11,6 +11,7 @@ import {
   parseAuthorizationHeader,
   revokeApiToken,
   UnauthenticatedError,
+  type DirectorySignIn,
 } from '../../admin/identity/index.js';
 import { sha256Hex } from '../../trust/index.js';
 import type { SiteDb } from '../database/site-db.js';
@@ -37,6 +38,8 @@ export interface ConsoleOptions {
   readonly siteCode: string;
   /** The built console (`npm run build:console`); defaults to console/dist of this installation. */
   readonly distDir?: string;
+  /** Sign-in by directory bind, when the site has a directory (docs/directory.md). */
+  readonly directorySignIn?: DirectorySignIn;
 }
 
 /**
@@ -116,7 +119,11 @@ function registerSession(scope: FastifyInstance, options: ConsoleOptions): void 
     if (header !== undefined && header !== '' && parseAuthorizationHeader(header).kind !== 'basic') {
       throw new UnauthenticatedError('Sign in to the console with an account name and password.');
     }
-    const principal = await authenticateRequest(db, request, { limiter, now: new Date() });
+    const principal = await authenticateRequest(db, request, {
+      limiter,
+      now: new Date(),
+      ...(options.directorySignIn === undefined ? {} : { directory: options.directorySignIn }),
+    });
     const now = new Date();
     const expiresAt = new Date(now.getTime() + consoleSessionHours * 3600 * 1000);
     const issued = await inTransaction(db, async (trx) => {

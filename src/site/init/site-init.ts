@@ -19,7 +19,9 @@ import { writeSiteConfig, type SiteConfig } from '../data-folder/site-config.js'
 import { saveCertificate, saveRootDocument } from '../hierarchy/trust-store.js';
 import { registerEmbeddedSiteSystems } from '../site-systems/site-systems.js';
 import { DataFolderError } from '../site-errors.js';
-import { listenUrl, parseListen } from '../http/listen-address.js';
+import { isLoopbackHost, listenUrl, parseListen } from '../http/listen-address.js';
+import { defaultServerValidityDays } from '../../trust/tls/index.js';
+import { createSiteCertificateAuthority, serverNames, SiteTls } from '../tls/site-tls.js';
 import { certificateValidity } from './validity.js';
 
 export interface SiteInitOptions {
@@ -32,6 +34,10 @@ export interface SiteInitOptions {
   passphrase: string | null;
   approval: SiteConfig['approval'];
   now: Date;
+  /** Refuse a database connection that is not TLS (recorded in site.json; docs/tls.md). */
+  databaseRequireTls?: boolean;
+  /** Validity of the site server's first TLS certificate, in days (default 90). */
+  serverCertificateDays?: number;
   /** Lower key-file cost for tests only. */
   keyFileCost?: { N: number; r: number; p: number };
 }
@@ -45,6 +51,8 @@ export interface SiteInitResult {
   siteKeyFingerprint: string;
   mpKeyFingerprint: string;
   url: string;
+  /** SHA-256 of the hierarchy TLS CA certificate (tls/ca.pem in the data folder). */
+  tlsCaSha256: string;
   credentialsPath: string;
   enrolmentToken: string;
   enrolmentTokenExpiresAt: string;
@@ -61,7 +69,8 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
   if (!/^[A-Z0-9]{3}$/.test(code))
     throw new DataFolderError('a site code is three letters or digits, like ABC');
   const listen = parseListen(options.listen);
-  const url = options.publicUrl ?? listenUrl(listen);
+  // HTTPS unless the site listens on loopback only (docs/tls.md); `site start --tls` may change it.
+  const url = options.publicUrl ?? listenUrl(listen, isLoopbackHost(listen.host) ? 'http' : 'https');
   const layout = siteDataLayout(options.dataDir);
   await prepareEmptyFolder(options.dataDir);
   await mkdir(layout.keysDir, { recursive: true, mode: 0o700 });
@@ -77,9 +86,11 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
   const rootKey = SigningKey.generate();
   const siteKey = SigningKey.generate();
   const mpKey = SigningKey.generate();
-  await writeKeyFile(layout.rootKey(1), rootKey, secret, keyOptions);
-  await writeKeyFile(layout.siteKey, siteKey, secret, keyOptions);
-  await writeKeyFile(layout.mpKey, mpKey, secret, keyOptions);
+  await Promise.all([
+    writeKeyFile(layout.rootKey(1), rootKey, secret, keyOptions),
+    writeKeyFile(layout.siteKey, siteKey, secret, keyOptions),
+    writeKeyFile(layout.mpKey, mpKey, secret, keyOptions),
+  ]);
 
   const now = options.now;
   const validity = certificateValidity(now);
@@ -115,10 +126,11 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
   );
 
   const location = databaseLocation(options.database ?? undefined, layout.database);
-  const database = await openSiteDatabase(location);
+  const database = await openSiteDatabase(location, { requireTls: options.databaseRequireTls === true });
   const adminPassword = randomToken(18);
   let apiToken: string;
   let enrolment: { token: string; expiresAt: Date };
+  let tlsCaSha256: string;
   try {
     const db = database.db;
     await db
@@ -160,6 +172,16 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
       { siteCode: code, url, mpName, mpKeyId: mpKey.keyId, mpCertificate: mpCertificate.encoded },
       now,
     );
+    // The hierarchy TLS CA, endorsed by the root, and the site server's first certificate.
+    const caInput = { db, layout, secret, keyOptions, rootSigners: [rootKey], siteCode: code, now };
+    const authority = await createSiteCertificateAuthority(caInput);
+    tlsCaSha256 = authority.record.certificateSha256;
+    const tls = await SiteTls.open({ ...caInput, caKey: authority.caKey });
+    await tls.serverCertificate(
+      serverNames(listen.host, options.publicUrl),
+      options.serverCertificateDays ?? defaultServerValidityDays,
+      now,
+    );
     const admin = await createAccount(
       db,
       { name: 'admin', password: adminPassword, administrator: true },
@@ -179,7 +201,12 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
         action: 'site.init',
         objectClass: 'site',
         objectId: code,
-        details: { rootKeyId: rootKey.keyId, siteKeyId: siteKey.keyId, mpKeyId: mpKey.keyId },
+        details: {
+          rootKeyId: rootKey.keyId,
+          siteKeyId: siteKey.keyId,
+          mpKeyId: mpKey.keyId,
+          tlsCaSha256,
+        },
       },
       now,
     );
@@ -196,6 +223,7 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
     listen: options.listen,
     publicUrl: options.publicUrl,
     database: options.database,
+    ...(options.databaseRequireTls === true ? { databaseRequireTls: true } : {}),
     keyProtection: options.passphrase === null ? 'secret-file' : 'passphrase',
     rootKeyCount: 1,
     approval: options.approval,
@@ -215,6 +243,7 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
     siteKeyFingerprint: siteKey.fingerprint,
     mpKeyFingerprint: mpKey.fingerprint,
     url,
+    tlsCaSha256,
     credentialsPath: layout.credentials,
     enrolmentToken: enrolment.token,
     enrolmentTokenExpiresAt: enrolment.expiresAt.toISOString(),

@@ -16,7 +16,8 @@ import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
 import { registerConsole } from '../http/console-routes.js';
-import { frameworkErrors, installErrorHandler } from '../http/error-handler.js';
+import { siteDirectoryServices } from '../directory/site-directory.js';
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from '../http/error-handler.js';
 import { listenUrl, parseListen } from '../http/listen-address.js';
 import { InboxProcessor } from '../reports/inbox-processor.js';
 import { pruneInbox } from '../reports/report-inbox.js';
@@ -26,9 +27,16 @@ import { protocolLimits } from '../../protocol/index.js';
 import { renewMpCertificateIfDue } from './certificate-renewal.js';
 import { renewExpiringPolicyBodies } from '../deployments/deployment-changes.js';
 import { loadTrustBundle } from './trust-bundle.js';
+import { createSiteHierarchy } from '../hierarchy/site-hierarchy.js';
 import { stewardVersion } from '../version.js';
 import type { SettingsOf } from '../../platform/settings.js';
 import { siteServerSettings } from '../site-settings.js';
+import {
+  defaultTransportSettings,
+  prepareTransport,
+  type SiteTransport,
+  type TransportSettings,
+} from './transport.js';
 
 export interface SiteServerOptions {
   dataDir: string;
@@ -65,25 +73,52 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
   let app: FastifyInstance | undefined;
   try {
     const keys = await loadSiteKeys(config, layout);
-    database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database));
+    database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database), {
+      requireTls: config.databaseRequireTls === true,
+    });
     await removeImportLeftovers(layout.content).catch(() => undefined);
     const listen = parseListen(options.listen ?? config.listen);
+    // Slow clients (a slowloris) are cut off with 408: headers within min(60 s, requestTimeout), the
+    // whole request within requestTimeout, checked at least every quarter of it; a socket idle that
+    // long is closed.
+    const requestTimeout =
+      (options.settings?.requestTimeout ?? siteServerSettings.requestTimeout.default) * 1000;
+    const serverTimeouts = {
+      requestTimeout,
+      headersTimeout: Math.min(60_000, requestTimeout),
+      connectionsCheckingInterval: Math.min(30_000, requestTimeout / 4),
+    };
+    // HTTPS with the hierarchy CA's certificate unless the listener is loopback only (docs/tls.md).
+    const transport = await prepareTransport({
+      config,
+      layout,
+      keys,
+      db: database.db,
+      listenHost: listen.host,
+      settings: { ...defaultTransportSettings, ...pickTransportSettings(options.settings) },
+      now: new Date(),
+    });
     app = Fastify({
+      ...(transport.httpsOptions === undefined
+        ? {}
+        : { https: { ...transport.httpsOptions, ...serverTimeouts } }),
       logger: { level: options.settings?.logLevel ?? siteServerSettings.logLevel.default },
       bodyLimit: protocolLimits.maxRequestBytes,
-      connectionTimeout: 60_000,
-      requestTimeout: 120_000,
+      connectionTimeout: Math.min(60_000, requestTimeout),
+      requestTimeout,
+      http: serverTimeouts,
       keepAliveTimeout: 65_000,
       routerOptions: { maxParamLength: 512 },
       return503OnClosing: true,
       frameworkErrors,
+      clientErrorHandler,
     });
     installErrorHandler(app);
     // Every body the site reads is JSON: Fastify's built-in text/plain parser would let a text body
     // through to the handlers, so it is removed and such a body is refused with 415.
     app.removeContentTypeParser('text/plain');
     const port = listen.port === 0 ? await freePortOn(listen.host) : listen.port;
-    const url = config.publicUrl ?? listenUrl({ host: listen.host, port });
+    const url = config.publicUrl ?? listenUrl({ host: listen.host, port }, transport.scheme);
     const running = await assemble({
       app,
       config,
@@ -91,6 +126,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
       keys,
       lock,
       url,
+      transport,
       layout,
       inboxBatchSize: options.settings?.inboxBatchSize ?? siteServerSettings.inboxBatchSize.default,
       evaluationMs:
@@ -99,6 +135,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
     });
     try {
       await app.listen({ host: listen.host, port });
+      await transport.attach(app);
     } catch (error) {
       await running.stop();
       throw error;
@@ -120,11 +157,12 @@ async function assemble(input: {
   keys: Awaited<ReturnType<typeof loadSiteKeys>>;
   lock: DataFolderLock;
   url: string;
+  transport: SiteTransport;
   layout: ReturnType<typeof siteDataLayout>;
   inboxBatchSize: number;
   evaluationMs: number;
 }): Promise<RunningSite> {
-  const { app, config, database, keys, lock, url, layout } = input;
+  const { app, config, database, keys, lock, url, layout, transport } = input;
   const db = database.db;
   const now = new Date();
   const mpName = `${config.code}-MP1`;
@@ -149,13 +187,17 @@ async function assemble(input: {
     now,
   );
 
+  // docs/directory.md: publishing, directory approval (S1) and admin sign-in by directory bind.
+  const directory = siteDirectoryServices(config, db, app.log);
   const managementPoint = new ManagementPoint({
     db,
     siteCode: config.code,
     mpName,
     mpKey: keys.mp,
-    trustBundle: await loadTrustBundle(db, config.code, mpName),
+    trustBundle: { ...(await loadTrustBundle(db, config.code, mpName)), ...transport.bundleFields },
+    ...(transport.clientSecurity === undefined ? {} : { clientSecurity: transport.clientSecurity }),
     approveAutomatically: config.approval === 'automatic',
+    ...(directory.vouch === undefined ? {} : { vouch: directory.vouch }),
     // Called only after start, when `inbox` below exists.
     onReportsStored: () => inbox.wake(),
   });
@@ -186,6 +228,22 @@ async function assemble(input: {
     onError: (error) => app.log.error({ err: error }, 'server locator point refresh failed'),
   });
 
+  const hierarchy = createSiteHierarchy({
+    db,
+    config,
+    keys,
+    url,
+    libraryDir: layout.content,
+    log: app.log,
+    managementPoint,
+    collections,
+    inbox,
+    serverLocator,
+    trustBundle: async () => ({
+      ...(await loadTrustBundle(db, config.code, mpName)),
+      ...transport.bundleFields,
+    }),
+  });
   managementPoint.register(app);
   serverLocator.register(app);
   await app.register(distributionPointRoutes, { libraryDir: layout.content });
@@ -209,9 +267,20 @@ async function assemble(input: {
       await collections.afterMembershipChange([collectionId], changed);
     },
     contentUrls: () => distributionPointUrls(db, config.code),
-    boundariesChanged: () => serverLocator.invalidate(),
+    boundariesChanged: () => {
+      serverLocator.invalidate();
+      directory.publisher?.changed();
+    },
+    ...(directory.signIn === undefined ? {} : { directorySignIn: directory.signIn }),
+    clientRevoked: (clientId) => transport.clientRevoked(clientId),
+    hierarchy: hierarchy.admin,
   });
-  await registerConsole(app, { db, siteCode: config.code });
+  hierarchy.register(app);
+  await registerConsole(app, {
+    db,
+    siteCode: config.code,
+    ...(directory.signIn === undefined ? {} : { directorySignIn: directory.signIn }),
+  });
   app.get('/health', () => ({ status: 'ok', site: config.code }));
 
   let pruneTimer: NodeJS.Timeout | undefined;
@@ -221,6 +290,8 @@ async function assemble(input: {
     startBackgroundWork: () => {
       inboxProcessor.start();
       collections.start();
+      directory.publisher?.start();
+      hierarchy.start();
       const housekeeping = () => {
         pruneInbox(db, new Date(Date.now() - protocolLimits.reportValidityMs - 24 * 3600 * 1000)).catch(
           (error: unknown) => app.log.error({ err: error }, 'pruning the report inbox failed'),
@@ -243,7 +314,13 @@ async function assemble(input: {
       pruneTimer.unref();
       void writeFileAtomic(
         layout.runtime,
-        `${JSON.stringify({ pid: process.pid, url, startedAt: now.toISOString() })}\n`,
+        `${JSON.stringify({
+          pid: process.pid,
+          url,
+          startedAt: now.toISOString(),
+          transport: transport.insecure ? 'insecure-http' : transport.scheme,
+          ...(transport.adminUrl === null ? {} : { adminUrl: transport.adminUrl }),
+        })}\n`,
       );
     },
     url,
@@ -257,10 +334,13 @@ async function assemble(input: {
     stop: () => {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
+        await transport.close();
         await app.close();
         await rm(layout.runtime, { force: true });
         await inboxProcessor.stop();
         await collections.stop();
+        await directory.publisher?.stop();
+        await hierarchy.stop();
         await database.close();
         await lock.release();
       })();
@@ -282,4 +362,15 @@ async function freePortOn(host: string): Promise<number> {
       });
     });
   });
+}
+
+/** The transport settings given to `site start` (the rest keep their defaults). */
+function pickTransportSettings(
+  settings: Partial<SettingsOf<typeof siteServerSettings>> | undefined,
+): Partial<TransportSettings> {
+  const picked: Partial<Record<keyof TransportSettings, unknown>> = {};
+  for (const name of Object.keys(defaultTransportSettings) as (keyof TransportSettings)[]) {
+    if (settings?.[name] !== undefined) picked[name] = settings[name];
+  }
+  return picked as Partial<TransportSettings>;
 }

@@ -14,6 +14,7 @@ import { rootSchema } from './root.js';
 import { siteCertificateSchema } from './site-certificate.js';
 import { siteMessageSchema } from './site-message.js';
 import { tlsCaSchema } from './tls-ca.js';
+import { tlsClientRequestSchema } from './tls-client-request.js';
 
 /** Schema of every document kind. */
 export const documentSchemas = {
@@ -28,6 +29,7 @@ export const documentSchemas = {
   'site-message': siteMessageSchema,
   'locator-answer': locatorAnswerSchema,
   'tls-ca': tlsCaSchema,
+  'tls-client-request': tlsClientRequestSchema,
 } as const;
 
 export type DocumentKind = keyof typeof documentSchemas;
@@ -71,4 +73,5 @@ export const defaultMaxEnvelopeBytes: Readonly<Record<DocumentKind, number>> = {
   'site-message': 16 * mebibyte,
   'locator-answer': mebibyte,
   'tls-ca': mebibyte,
+  'tls-client-request': 64 * 1024,
 };

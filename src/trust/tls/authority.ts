@@ -4,7 +4,7 @@
  * client certificates for approved agents. Certificates are built with @peculiar/x509 (no
  * hand-written ASN.1) and read back with node's own parser.
  */
-import { randomBytes, webcrypto } from 'node:crypto';
+import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { algorithms } from '../algorithms.js';
 import { clockSkewMs } from '../documents/validity.js';
 import { signDocument, type SignedDocument } from '../documents/open.js';
@@ -25,8 +25,8 @@ import {
   validitySeconds,
 } from './names.js';
 import { TlsCertificateInvalidError } from './tls-errors.js';
-import { TlsKey, tlsKeyPem, tlsKeyPkcs8 } from './tls-key.js';
-import { x509 } from './x509.js';
+import { isCertificateCurve, spkiDer, TlsKey, tlsKeyPem, tlsKeyPkcs8 } from './tls-key.js';
+import { loadX509, type X509 } from './x509.js';
 
 /** Default and maximum validity of the hierarchy CA, in days. */
 export const defaultCaValidityDays = 5 * 365;
@@ -80,18 +80,32 @@ export type ClientCertificateOptions = {
   key?: TlsKey;
 };
 
-/** A certificate just issued, with its private key (keyPem for node's TLS context). */
-export type IssuedCertificate = {
+/** A certificate just issued for a public key the CA never saw the private half of. */
+export type CertifiedPublicKey = {
   certificatePem: string;
-  keyPem: string;
-  key: TlsKey;
   /** Lowercase hex, no leading zeros (the spelling revocation lists use). */
   serialHex: string;
   notBefore: Date;
   notAfter: Date;
 };
 
+/** A certificate just issued, with its private key (keyPem for node's TLS context). */
+export type IssuedCertificate = CertifiedPublicKey & { keyPem: string; key: TlsKey };
+
+export type ClientPublicKeyOptions = {
+  /** The client's id (its key id): the subject common name. */
+  clientId: string;
+  /** The client's ECDSA P-256 public key (from a verified `tls-client-request`). */
+  publicKey: KeyObject;
+  validityDays?: number;
+  now: Date;
+};
+
 type WebCryptoKey = webcrypto.CryptoKey;
+
+/** Extended key usage OIDs: TLS server and TLS client authentication. */
+const serverAuthOid = '1.3.6.1.5.5.7.3.1';
+const clientAuthOid = '1.3.6.1.5.5.7.3.2';
 
 const ecdsa = algorithms.certificate.webCrypto;
 
@@ -122,7 +136,7 @@ function wholeSeconds(time: Date): number {
   return Math.floor(time.getTime() / 1000) * 1000;
 }
 
-function pemOf(certificate: x509.X509Certificate): string {
+function pemOf(certificate: X509.X509Certificate): string {
   return certificate.toString('pem') + '\n';
 }
 
@@ -157,6 +171,7 @@ export async function createHierarchyCa(options: HierarchyCaOptions): Promise<Hi
   const caKey = TlsKey.generate();
   const name = [{ CN: [`Steward hierarchy CA ${options.siteCode} ${version}`] }, { O: ['Steward'] }];
   const publicKey = caKey.publicKeyDer();
+  const x509 = await loadX509();
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: newSerialHex(),
     subject: name,
@@ -199,11 +214,13 @@ type LeafRequest = {
   usages: string[];
   seconds: number;
   now: Date;
-  key: TlsKey | undefined;
+  /** SubjectPublicKeyInfo DER of the key to certify. */
+  publicKey: Uint8Array;
 };
 
-async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promise<IssuedCertificate> {
+async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promise<CertifiedPublicKey> {
   const { caKey } = openCertificateAuthority(ca.caCertificatePem, ca.caKey);
+  const x509 = await loadX509();
   const caCertificate = new x509.X509Certificate(ca.caCertificatePem);
   const start = wholeSeconds(request.now);
   const notBefore = new Date(start - clockSkewMs);
@@ -214,10 +231,9 @@ async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promis
     );
   }
   if (notAfter > caCertificate.notAfter) notAfter = caCertificate.notAfter;
-  const key = request.key ?? TlsKey.generate();
-  const publicKey = key.publicKeyDer();
+  const publicKey = request.publicKey;
   const serialHex = newSerialHex();
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(request.usages, false),
@@ -236,14 +252,18 @@ async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promis
     signingAlgorithm: ecdsa,
     extensions,
   });
-  return {
-    certificatePem: pemOf(certificate),
-    keyPem: tlsKeyPem(key),
-    key,
-    serialHex: normalizeSerial(serialHex),
-    notBefore,
-    notAfter,
-  };
+  return { certificatePem: pemOf(certificate), serialHex: normalizeSerial(serialHex), notBefore, notAfter };
+}
+
+/** Issues a leaf for a new or given private key and returns it with the key. */
+async function issueLeafWithKey(
+  ca: CertificateAuthority,
+  request: Omit<LeafRequest, 'publicKey'>,
+  given: TlsKey | undefined,
+): Promise<IssuedCertificate> {
+  const key = given ?? TlsKey.generate();
+  const issued = await issueLeaf(ca, { ...request, publicKey: key.publicKeyDer() });
+  return { ...issued, keyPem: tlsKeyPem(key), key };
 }
 
 /**
@@ -263,23 +283,26 @@ export async function issueServerCertificate(
       `A server certificate names 1 to ${maxSubjectAltNames} DNS names and IP addresses, not ${count}.`,
     );
   }
-  const usages: string[] = [x509.ExtendedKeyUsage.serverAuth];
-  if (options.clientAuth === true) usages.push(x509.ExtendedKeyUsage.clientAuth);
-  return issueLeaf(ca, {
-    subject: checkCommonName(options.commonName),
-    sans: [
-      ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
-      ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
-    ],
-    usages,
-    seconds: validitySeconds(
-      options.validityDays ?? defaultServerValidityDays,
-      maxLeafValidityDays,
-      'server certificate',
-    ),
-    now: options.now,
-    key: options.key,
-  });
+  const usages: string[] = [serverAuthOid];
+  if (options.clientAuth === true) usages.push(clientAuthOid);
+  return issueLeafWithKey(
+    ca,
+    {
+      subject: checkCommonName(options.commonName),
+      sans: [
+        ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+      ],
+      usages,
+      seconds: validitySeconds(
+        options.validityDays ?? defaultServerValidityDays,
+        maxLeafValidityDays,
+        'server certificate',
+      ),
+      now: options.now,
+    },
+    options.key,
+  );
 }
 
 /** A client certificate for an approved agent: subject CN = client id, extended key usage clientAuth. */
@@ -287,16 +310,34 @@ export async function issueClientCertificate(
   ca: CertificateAuthority,
   options: ClientCertificateOptions,
 ): Promise<IssuedCertificate> {
-  return issueLeaf(ca, {
+  return issueLeafWithKey(ca, clientLeaf(options), options.key);
+}
+
+function clientLeaf(options: { clientId: string; validityDays?: number; now: Date }) {
+  return {
     subject: checkCommonName(options.clientId),
     sans: [],
-    usages: [x509.ExtendedKeyUsage.clientAuth],
+    usages: [clientAuthOid],
     seconds: validitySeconds(
       options.validityDays ?? defaultClientValidityDays,
       maxLeafValidityDays,
       'client certificate',
     ),
     now: options.now,
-    key: options.key,
-  });
+  };
+}
+
+/**
+ * A client certificate for a public key whose private half stays with the agent (the key named in a
+ * verified `tls-client-request`): CN = client id, clientAuth. ERR_TLS_CERTIFICATE_INVALID unless
+ * the key is ECDSA P-256.
+ */
+export async function certifyClientPublicKey(
+  ca: CertificateAuthority,
+  options: ClientPublicKeyOptions,
+): Promise<CertifiedPublicKey> {
+  if (options.publicKey.type !== 'public' || !isCertificateCurve(options.publicKey)) {
+    throw new TlsCertificateInvalidError('A client certificate certifies an ECDSA P-256 public key only.');
+  }
+  return issueLeaf(ca, { ...clientLeaf(options), publicKey: spkiDer(options.publicKey) });
 }

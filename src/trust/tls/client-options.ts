@@ -4,11 +4,14 @@
  * the system store; present a client certificate once one is issued; optionally check the server's
  * certificate against another name than the one dialled.
  */
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate, type SecureVersion } from 'node:tls';
 import { algorithms } from '../algorithms.js';
+import { sha256Hex } from '../digest.js';
 import { privateKeyMatches, readCaCertificate, readCertificateChainPem } from './certificate-pem.js';
 import { TlsCertificateInvalidError } from './tls-errors.js';
+import { spkiDer } from './tls-key.js';
 
 /** Options for https.request and tls.connect; spread them into the request options. */
 export type TlsClientOptions = {
@@ -29,6 +32,12 @@ export type TlsClientSettings = {
   clientKeyPem?: string;
   /** Check the server's certificate for this DNS name or IP address instead of the URL's host. */
   serverName?: string;
+  /**
+   * Also require the server's certificate to hold exactly this public key (lowercase hex SHA-256 of
+   * its SubjectPublicKeyInfo DER): enrolment re-connects to the server it first read the trust
+   * bundle from, and refuses any other (docs/tls.md).
+   */
+  serverPublicKeySha256?: string;
 };
 
 /**
@@ -56,9 +65,32 @@ export function tlsOptionsFor(settings: TlsClientSettings): TlsClientOptions {
     options.cert = clientCertPem;
     options.key = clientKeyPem;
   }
-  if (serverName !== undefined) {
-    if (isIP(serverName) === 0) options.servername = serverName;
-    options.checkServerIdentity = (_host, certificate) => checkServerIdentity(serverName, certificate);
+  const pinnedKey = settings.serverPublicKeySha256;
+  if (pinnedKey !== undefined && !/^[0-9a-f]{64}$/.test(pinnedKey)) {
+    throw new TlsCertificateInvalidError('A server public key hash is a lowercase hex SHA-256.');
+  }
+  if (serverName !== undefined && isIP(serverName) === 0) options.servername = serverName;
+  if (serverName !== undefined || pinnedKey !== undefined) {
+    options.checkServerIdentity = (host, certificate) => {
+      const nameProblem = checkServerIdentity(serverName ?? host, certificate);
+      if (nameProblem !== undefined) return nameProblem;
+      if (pinnedKey !== undefined && peerPublicKeySha256(certificate) !== pinnedKey) {
+        return Object.assign(
+          new Error('The server presented another public key than the one it was first seen with.'),
+          { code: 'CERT_REJECTED' },
+        );
+      }
+      return undefined;
+    };
   }
   return Object.freeze(options);
+}
+
+/** SHA-256 of the SubjectPublicKeyInfo of a peer certificate; '' when it cannot be read. */
+export function peerPublicKeySha256(certificate: PeerCertificate): string {
+  try {
+    return sha256Hex(spkiDer(new X509Certificate(certificate.raw).publicKey));
+  } catch {
+    return '';
+  }
 }

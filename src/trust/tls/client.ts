@@ -15,7 +15,7 @@ export {
   tlsErrorClasses,
   type TlsError,
 } from './tls-errors.js';
-export { TlsKey, tlsKeyPem, maxTlsKeyPemBytes } from './tls-key.js';
+export { TlsKey, tlsKeyPem, maxTlsKeyPemBytes, type TlsPublicKey } from './tls-key.js';
 export { writeTlsKeyFile, readTlsKeyFile } from './tls-key-file.js';
 export {
   normalizeSerial,
@@ -26,13 +26,23 @@ export {
 } from './certificate-pem.js';
 export { verifyCaEndorsement, type VerifiedTlsCa } from './endorsement.js';
 export { certificateNeedsRenewal, defaultRenewalFraction } from './renewal.js';
-export { tlsOptionsFor, type TlsClientOptions, type TlsClientSettings } from './client-options.js';
+export {
+  tlsOptionsFor,
+  peerPublicKeySha256,
+  type TlsClientOptions,
+  type TlsClientSettings,
+} from './client-options.js';
 export {
   httpsFetch,
+  httpsFetchUnverified,
+  httpsStream,
   defaultMaxResponseBytes,
   defaultHttpsTimeoutMs,
   type HttpsFetchOptions,
   type HttpsResponse,
+  type UnverifiedHttpsResponse,
+  type HttpsStreamOptions,
+  type HttpsStreamResponse,
 } from './https-fetch.js';
 export {
   serverTlsOptions,

@@ -11,6 +11,7 @@ export {
   openCertificateAuthority,
   issueServerCertificate,
   issueClientCertificate,
+  certifyClientPublicKey,
   defaultCaValidityDays,
   maxCaValidityDays,
   defaultServerValidityDays,
@@ -23,4 +24,6 @@ export {
   type ServerCertificateOptions,
   type ClientCertificateOptions,
   type IssuedCertificate,
+  type CertifiedPublicKey,
+  type ClientPublicKeyOptions,
 } from './authority.js';

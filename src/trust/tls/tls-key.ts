@@ -9,6 +9,9 @@ import { algorithms } from '../algorithms.js';
 import { sha256Hex } from '../digest.js';
 import { TlsCertificateInvalidError } from './tls-errors.js';
 
+/** A public key to certify (node's key object), for callers outside the trust core. */
+export type TlsPublicKey = KeyObject;
+
 /** C6: a PEM private key longer than this is refused before it is parsed. */
 export const maxTlsKeyPemBytes = 16 * 1024;
 

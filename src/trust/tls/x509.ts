@@ -1,13 +1,23 @@
 /**
- * The X.509 library (@peculiar/x509), loaded once with what it needs: a Reflect metadata polyfill
- * (its dependency injection requires one, imported before it) and node's WebCrypto as its crypto
- * provider. Only the issuing side (authority.ts) imports this file, so agents that merely connect
- * do not load it.
+ * The X.509 library (@peculiar/x509), loaded on first use with what it needs: a Reflect metadata
+ * polyfill (its dependency injection requires one, loaded before it) and node's WebCrypto as its
+ * crypto provider. Only issuing (authority.ts) calls it, and only when it issues: loading takes a
+ * few hundred milliseconds that every other `steward` command, and every agent, is spared.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
+import type * as X509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto);
+export type { X509 };
 
-export { x509 };
+let loading: Promise<typeof X509> | undefined;
+
+/** The X.509 library, loaded once. */
+export function loadX509(): Promise<typeof X509> {
+  loading ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto);
+    return x509;
+  })();
+  return loading;
+}

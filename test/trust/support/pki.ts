@@ -160,6 +160,17 @@ const samples: { [K in DocumentKind]: PayloadInputOf<K> } = {
     siteCode: 'ABC',
     ...validity,
   },
+  'tls-client-request': {
+    kind: 'tls-client-request',
+    version: 1,
+    clientId: clientKey.keyId,
+    siteCode: 'ABC',
+    tlsPublicKey:
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEWyLkWs6u6E9Hf29BAts34Y55XaISHRGAIIYeyMAEdDOFdfeigr6UnFpR/9dndDq8YixFGKjbJa5PxgK7hAyefw==',
+    nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
+    issuedAt: minutesFromNow(-1),
+    expiresAt: minutesFromNow(9),
+  },
 };
 
 /** A payload of a kind with some fields replaced (for negative tests). */

@@ -1,9 +1,15 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as initial from './001-initial.js';
+import * as tls from './002-tls.js';
+import * as hierarchy from './003-hierarchy.js';
+import * as directoryAdmins from './004-directory-admins.js';
 
 /** The numbered migrations, in order. Add new ones at the end; never edit a released one. */
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
+  '002-tls': tls,
+  '003-hierarchy': hierarchy,
+  '004-directory-admins': directoryAdmins,
 };
 
 export const siteMigrations: MigrationProvider = {

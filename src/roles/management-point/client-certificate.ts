@@ -1,0 +1,94 @@
+import type { Socket } from 'node:net';
+import type { ClientCertificateAnswer } from '../../protocol/index.js';
+import { getClient } from '../../site/clients/client-store.js';
+import type { SiteDb } from '../../site/database/site-db.js';
+import {
+  checkClientCertificate,
+  publicKeyFromRecord,
+  verifyTlsClientRequest,
+  type RevocationCheck,
+  type TlsClientIdentity,
+  type TlsPublicKey,
+} from '../../trust/index.js';
+import type { CertifiedPublicKey } from '../../trust/tls/index.js';
+import {
+  ClientCertificateMismatchError,
+  ClientNotApprovedError,
+  ClientRevokedError,
+  UnknownClientError,
+  WrongSiteError,
+} from './mp-errors.js';
+
+/** What a management point needs when its site serves HTTPS (docs/tls.md). */
+export interface ClientCertificateSecurity {
+  /** Synchronous: revoked client certificate serials. */
+  isRevoked: RevocationCheck;
+  /** Issues and records a client certificate for a verified request's public key. */
+  certify(
+    clientId: string,
+    publicKey: TlsPublicKey,
+    publicKeySha256: string,
+    now: Date,
+  ): Promise<CertifiedPublicKey>;
+}
+
+/**
+ * POST /mp/v1/clients/{clientId}/certificate: an approved client asks for a TLS client certificate
+ * with a `tls-client-request` signed by its registered key (S1 proof of possession of the client
+ * key; the TLS key proves itself in every handshake). Unknown clients get 404, revoked ones 403
+ * ERR_CLIENT_REVOKED, pending ones 403 ERR_CLIENT_NOT_APPROVED. A replayed request can only
+ * certify the same public key again, useless without its private key, so no nonce is kept.
+ */
+export async function issueClientCertificate(
+  db: SiteDb,
+  input: { siteCode: string; security: ClientCertificateSecurity },
+  clientId: string,
+  encodedRequest: string,
+  now: Date,
+): Promise<ClientCertificateAnswer> {
+  const client = await getClient(db, clientId);
+  if (client === undefined)
+    throw new UnknownClientError(`client ${clientId.slice(0, 16)}… is not registered`);
+  if (client.state === 'revoked') throw new ClientRevokedError(`client ${clientId.slice(0, 16)}… is revoked`);
+  if (client.state !== 'approved') {
+    throw new ClientNotApprovedError(
+      `client ${clientId.slice(0, 16)}… is not approved yet; it gets a certificate once approved`,
+    );
+  }
+  const clientKey = publicKeyFromRecord({ keyId: client.id, publicKey: client.publicKey });
+  const verified = verifyTlsClientRequest(encodedRequest, clientKey, now);
+  if (verified.payload.siteCode !== input.siteCode) {
+    throw new WrongSiteError(
+      `this management point serves site ${input.siteCode}, not ${verified.payload.siteCode}`,
+    );
+  }
+  const issued = await input.security.certify(
+    client.id,
+    verified.tlsPublicKey,
+    verified.tlsPublicKeySha256,
+    now,
+  );
+  return { certificate: issued.certificatePem, notAfter: issued.notAfter.toISOString() };
+}
+
+/**
+ * The caller of a client endpoint (policy, policy bodies, reports) when the site serves HTTPS: a
+ * valid, unrevoked client certificate from the hierarchy CA is required (401
+ * ERR_TLS_CLIENT_UNTRUSTED, 403 ERR_TLS_CLIENT_REVOKED); with `clientId`, it must be that client's
+ * (403 ERR_CLIENT_CERTIFICATE_MISMATCH). Undefined when the site serves plain HTTP.
+ */
+export function requireClientCertificate(
+  socket: Socket,
+  security: ClientCertificateSecurity | undefined,
+  clientId?: string,
+): TlsClientIdentity | undefined {
+  if (security === undefined) return undefined;
+  const identity = checkClientCertificate(socket, { isRevoked: security.isRevoked, required: true });
+  if (identity === undefined) return undefined;
+  if (clientId !== undefined && identity.clientId !== clientId) {
+    throw new ClientCertificateMismatchError(
+      `the client certificate belongs to client ${identity.clientId.slice(0, 16)}…, not to ${clientId.slice(0, 16)}…`,
+    );
+  }
+  return identity;
+}

@@ -1,0 +1,293 @@
+/**
+ * Transport security of the site server (docs/tls.md): which scheme the listener serves, its
+ * certificate from the hierarchy CA (renewed before it expires, swapped in with setSecureContext,
+ * no restart), the revoked client serials it refuses on every new connection, the client
+ * certificates the management point issues, and an optional second listener for the admin API and
+ * console with an organisation's own certificate.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { appendAudit } from '../../admin/audit-log/index.js';
+import type { ClientCertificateSecurity } from '../../roles/management-point/client-certificate.js';
+import { SettingsError } from '../../platform/settings.js';
+import { siteServerSettings } from '../site-settings.js';
+import { refuseRevokedClients, serverTlsOptions, type TlsServerOptions } from '../../trust/tls/index.js';
+import type { SiteConfig } from '../data-folder/site-config.js';
+import type { SiteDataLayout } from '../data-folder/layout.js';
+import { keySecretFor, type SiteKeys } from '../data-folder/site-keys.js';
+import type { SiteDb } from '../database/site-db.js';
+import { isLoopbackHost, listenUrl, parseListen } from '../http/listen-address.js';
+import { serverNames, SiteTls, type ServerCertificate } from '../tls/site-tls.js';
+import { revokeClientCertificates } from '../tls/tls-store.js';
+
+/** The transport settings of `steward site start` (src/site/site-settings.ts). */
+export interface TransportSettings {
+  tls: 'auto' | 'always' | 'never';
+  insecureHttp: boolean;
+  tlsCertificate: string;
+  tlsKey: string;
+  adminListen: string;
+  serverCertificateDays: number;
+  clientCertificateDays: number;
+}
+
+/** The defaults, from the settings table (declared once). */
+export const defaultTransportSettings: TransportSettings = {
+  tls: siteServerSettings.tls.default,
+  insecureHttp: siteServerSettings.insecureHttp.default,
+  tlsCertificate: siteServerSettings.tlsCertificate.default,
+  tlsKey: siteServerSettings.tlsKey.default,
+  adminListen: siteServerSettings.adminListen.default,
+  serverCertificateDays: siteServerSettings.serverCertificateDays.default,
+  clientCertificateDays: siteServerSettings.clientCertificateDays.default,
+};
+
+/**
+ * HTTPS unless the listener is loopback only (`auto`), always, or never. Plain HTTP on an address
+ * other than loopback needs --insecure-http, and is then reported (`insecure`).
+ */
+export function planTransport(
+  host: string,
+  settings: Pick<TransportSettings, 'tls' | 'insecureHttp'>,
+): { scheme: 'http' | 'https'; insecure: boolean } {
+  const loopback = isLoopbackHost(host);
+  if (settings.tls === 'always' && settings.insecureHttp) {
+    throw new SettingsError('--tls always and --insecure-http contradict each other');
+  }
+  const https = settings.tls === 'always' || (settings.tls === 'auto' && !loopback && !settings.insecureHttp);
+  if (!https && !loopback && !settings.insecureHttp) {
+    throw new SettingsError(
+      `--tls never on ${host}, which other machines can reach: plain HTTP there needs --insecure-http`,
+    );
+  }
+  return { scheme: https ? 'https' : 'http', insecure: !https && !loopback };
+}
+
+export interface SiteTransport {
+  readonly scheme: 'http' | 'https';
+  /** Plain HTTP on an address other machines reach (--insecure-http): logged and audited. */
+  readonly insecure: boolean;
+  /** For Fastify's `https` option (undefined: plain HTTP). */
+  readonly httpsOptions: TlsServerOptions | undefined;
+  /** The trust bundle's TLS fields (none over plain HTTP, so older agents keep working). */
+  readonly bundleFields: { tlsCaCertificate?: string; tlsCaEndorsement?: string };
+  /** Client certificates (undefined over plain HTTP). */
+  readonly clientSecurity: ClientCertificateSecurity | undefined;
+  /** The admin listener's URL (organisation certificate), or null. */
+  readonly adminUrl: string | null;
+  /** The site server's current certificate (undefined over plain HTTP). */
+  certificate(): ServerCertificate | undefined;
+  /** After the main listener is up: revocation hook, renewal timer, admin listener. */
+  attach(app: FastifyInstance): Promise<void>;
+  /** A client was revoked: its certificates are refused from the next connection (and request) on. */
+  clientRevoked(clientId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Longest single timer wait (setTimeout's limit is about 24.8 days). */
+const maxTimerMs = 24 * 3600 * 1000;
+/** How often revocations made by other processes are read from the database. */
+const revocationRefreshMs = 30_000;
+
+/** Prepares the transport before the listener exists (the Fastify instance needs its TLS options). */
+export async function prepareTransport(input: {
+  config: SiteConfig;
+  layout: SiteDataLayout;
+  keys: SiteKeys;
+  db: SiteDb;
+  listenHost: string;
+  settings: TransportSettings;
+  now: Date;
+}): Promise<SiteTransport> {
+  const { config, layout, db, settings } = input;
+  const plan = planTransport(input.listenHost, settings);
+  if ((settings.tlsCertificate === '') !== (settings.tlsKey === '')) {
+    throw new SettingsError('--tls-certificate and --tls-key are given together');
+  }
+  if ((settings.tlsCertificate === '') !== (settings.adminListen === '')) {
+    throw new SettingsError(
+      "--admin-listen serves the organisation's certificate (--tls-certificate, --tls-key); give all three: " +
+        'agents keep the main listener, whose certificate they validate against the hierarchy CA',
+    );
+  }
+  if (plan.insecure) {
+    await appendAudit(
+      db,
+      {
+        actor: 'site start',
+        action: 'site.insecure-http',
+        objectClass: 'site',
+        objectId: config.code,
+        details: { listen: input.listenHost },
+      },
+      input.now,
+    );
+  }
+  const organisation =
+    settings.tlsCertificate === ''
+      ? undefined
+      : serverTlsOptions({
+          certificatePem: await readSetting(settings.tlsCertificate, '--tls-certificate'),
+          keyPem: await readSetting(settings.tlsKey, '--tls-key'),
+          clientCertificates: 'none',
+        });
+  const adminAddress = settings.adminListen === '' ? undefined : parseListen(settings.adminListen);
+  const adminUrl = adminAddress === undefined ? null : listenUrl(adminAddress, 'https');
+
+  if (plan.scheme === 'http') {
+    let adminServer: HttpsServer | undefined;
+    return {
+      ...plan,
+      httpsOptions: undefined,
+      bundleFields: {},
+      clientSecurity: undefined,
+      adminUrl,
+      certificate: () => undefined,
+      attach: async (app) => {
+        if (plan.insecure) {
+          app.log.warn(
+            { listen: input.listenHost },
+            'plain HTTP on an address other machines can reach (--insecure-http): credentials and inventory cross the network in clear',
+          );
+        }
+        if (organisation !== undefined && adminAddress !== undefined)
+          adminServer = await startAdminListener(app, organisation, adminAddress);
+      },
+      clientRevoked: () => Promise.resolve(),
+      close: () => closeServer(adminServer),
+    };
+  }
+
+  const tls = await SiteTls.open({
+    db,
+    layout,
+    secret: keySecretFor(config, layout),
+    rootSigners: input.keys.root,
+    siteCode: config.code,
+    now: input.now,
+  });
+  const names = serverNames(input.listenHost, config.publicUrl);
+  let current: ServerCertificate = await tls.serverCertificate(
+    names,
+    settings.serverCertificateDays,
+    input.now,
+  );
+  const optionsFor = (certificate: ServerCertificate) =>
+    serverTlsOptions({
+      certificatePem: certificate.certificatePem,
+      keyPem: certificate.keyPem,
+      caPem: tls.caCertificatePems,
+      clientCertificates: 'optional',
+    });
+  let renewalTimer: NodeJS.Timeout | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let adminServer: HttpsServer | undefined;
+  let closed = false;
+  let log: FastifyBaseLogger | undefined;
+
+  const scheduleRenewal = (server: HttpsServer, retryMs?: number) => {
+    if (closed) return;
+    const wait = retryMs ?? Math.max(1000, Math.min(maxTimerMs, current.renewAt.getTime() - Date.now()));
+    renewalTimer = setTimeout(() => {
+      void renew(server);
+    }, wait);
+    renewalTimer.unref();
+  };
+  const renew = async (server: HttpsServer) => {
+    if (Date.now() < current.renewAt.getTime()) return scheduleRenewal(server);
+    try {
+      const next = await tls.serverCertificate(names, settings.serverCertificateDays, new Date());
+      if (closed) return;
+      // New connections get the new certificate; open ones keep theirs, so polling goes on.
+      server.setSecureContext(optionsFor(next));
+      current = next;
+      log?.info(
+        { serial: next.serialHex, notAfter: next.notAfter.toISOString() },
+        'TLS server certificate renewed',
+      );
+      scheduleRenewal(server);
+    } catch (error) {
+      log?.error({ err: error }, 'renewing the TLS server certificate failed; trying again in a minute');
+      scheduleRenewal(server, 60_000);
+    }
+  };
+
+  return {
+    ...plan,
+    httpsOptions: optionsFor(current),
+    bundleFields: tls.bundleFields,
+    clientSecurity: {
+      isRevoked: tls.isRevoked,
+      certify: (clientId, publicKey, publicKeySha256, now) =>
+        tls.certifyClient(clientId, publicKey, publicKeySha256, settings.clientCertificateDays, now),
+    },
+    adminUrl,
+    certificate: () => current,
+    attach: async (app) => {
+      const server = app.server as unknown as HttpsServer;
+      log = app.log;
+      refuseRevokedClients(server, tls.isRevoked, (error) =>
+        app.log.warn({ code: error.code }, `TLS connection refused: ${error.message}`),
+      );
+      scheduleRenewal(server);
+      refreshTimer = setInterval(() => {
+        tls
+          .refreshRevocations(new Date())
+          .catch((error: unknown) => app.log.error({ err: error }, 'reading revoked certificates failed'));
+      }, revocationRefreshMs);
+      refreshTimer.unref();
+      if (organisation !== undefined && adminAddress !== undefined)
+        adminServer = await startAdminListener(app, organisation, adminAddress);
+    },
+    clientRevoked: async (clientId) => {
+      tls.addRevoked(await revokeClientCertificates(db, clientId, new Date()));
+    },
+    close: async () => {
+      closed = true;
+      clearTimeout(renewalTimer);
+      clearInterval(refreshTimer);
+      await closeServer(adminServer);
+    },
+  };
+}
+
+async function readSetting(path: string, flag: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new SettingsError(`${flag} ${path} cannot be read`, { cause });
+  }
+}
+
+/**
+ * The admin listener: the same routes (Fastify's router), served with the organisation's
+ * certificate. It asks for no client certificate, so the management point's client endpoints
+ * answer 401 there: agents use the main listener.
+ */
+async function startAdminListener(
+  app: FastifyInstance,
+  options: TlsServerOptions,
+  address: { host: string; port: number },
+): Promise<HttpsServer> {
+  const server = createHttpsServer(options, (request, response) => app.routing(request, response));
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 120_000;
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+async function closeServer(server: HttpsServer | undefined): Promise<void> {
+  if (server === undefined) return;
+  await new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
