@@ -4,6 +4,8 @@ import { registerAgentCommands } from '../agent/agent-commands.js';
 import { registerAuditLogCommands } from './commands/audit-log.js';
 import { registerBoundaryCommands } from './commands/boundary.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerClientPushCommand } from './commands/client-push.js';
+import { registerLegacyClientCommands } from './commands/legacy-clients.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDirectoryCommands } from './commands/directory.js';
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
   registerCollectionCommands(program);
   registerDeploymentCommands(program);
   registerClientCommands(program);
+  registerClientPushCommand(program);
+  registerLegacyClientCommands(program);
   registerTrustCommands(program);
   registerAuditLogCommands(program);
   registerBoundaryCommands(program);

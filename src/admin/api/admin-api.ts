@@ -8,6 +8,7 @@ import { deploymentRoutes } from './deployment-routes.js';
 import { directoryRoutes } from './directory-routes.js';
 import { hierarchyRoutes } from './hierarchy-routes.js';
 import { openApiDocument } from './openapi.js';
+import { legacyClientRoutes } from './legacy-client-routes.js';
 import { packageRoutes } from './package-routes.js';
 import { adminApiPrefix, registerAdminRoutes, type AnyAdminRoute } from './route-table.js';
 import { siteRoutes } from './site-routes.js';
@@ -23,6 +24,7 @@ export const adminRoutes: readonly AnyAdminRoute[] = [
   ...statusRoutes,
   ...directoryRoutes,
   ...hierarchyRoutes,
+  ...legacyClientRoutes,
 ];
 
 /**

@@ -1,6 +1,7 @@
 import type { ColumnType, Generated } from 'kysely';
 import type { HierarchyTables } from '../hierarchy/hierarchy-schema.js';
 import type { DirectoryAdminTables } from '../directory/directory-tables.js';
+import type { LegacyClientTables } from '../../roles/legacy-point/legacy-tables.js';
 
 /**
  * The site database (DESIGN.md section 6): the single source of truth for one site. The tables are
@@ -103,6 +104,8 @@ export interface ClientTable {
   last_report_sequence: Generated<number>;
   /** Set when an inventory delta did not apply: the agent is asked for a full inventory. */
   inventory_resync: Generated<boolean>;
+  /** `legacy`: a legacy client (migration 005, docs/legacy-client.md); counted by the audit. */
+  kind: Generated<'agent' | 'legacy'>;
 }
 
 export interface DiscoveryTable {
@@ -327,7 +330,7 @@ export interface SiteSettingTable {
 }
 
 /** Every table; the hierarchy's own are declared in ../hierarchy/hierarchy-schema.ts. */
-export interface SiteDatabase extends HierarchyTables, DirectoryAdminTables {
+export interface SiteDatabase extends HierarchyTables, DirectoryAdminTables, LegacyClientTables {
   sites: SiteTable;
   site_systems: SiteSystemTable;
   root_documents: RootDocumentTable;

@@ -16,6 +16,7 @@ import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
 import { registerConsole } from '../http/console-routes.js';
+import { registerLegacyPoint } from '../../roles/legacy-point/index.js';
 import { siteDirectoryServices } from '../directory/site-directory.js';
 import { clientErrorHandler, frameworkErrors, installErrorHandler } from '../http/error-handler.js';
 import { listenUrl, parseListen } from '../http/listen-address.js';
@@ -276,6 +277,13 @@ async function assemble(input: {
     hierarchy: hierarchy.admin,
   });
   hierarchy.register(app);
+  // Legacy clients (docs/legacy-client.md): off unless enabled; the list is signed with the site key.
+  await registerLegacyPoint(app, {
+    db,
+    siteCode: config.code,
+    siteKey: keys.site,
+    libraryDir: layout.content,
+  });
   await registerConsole(app, {
     db,
     siteCode: config.code,

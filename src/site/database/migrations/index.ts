@@ -3,6 +3,7 @@ import * as initial from './001-initial.js';
 import * as tls from './002-tls.js';
 import * as hierarchy from './003-hierarchy.js';
 import * as directoryAdmins from './004-directory-admins.js';
+import * as legacyClients from './005-legacy-clients.js';
 
 /** The numbered migrations, in order. Add new ones at the end; never edit a released one. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '002-tls': tls,
   '003-hierarchy': hierarchy,
   '004-directory-admins': directoryAdmins,
+  '005-legacy-clients': legacyClients,
 };
 
 export const siteMigrations: MigrationProvider = {
