@@ -1,7 +1,12 @@
 import { sql } from 'kysely';
-import { randomId, randomToken, sha256Hex } from '../../trust/index.js';
+import { randomToken, sha256Hex } from '../../trust/index.js';
 import { inTransaction, toJson, type SiteDb } from '../../site/database/site-db.js';
 import { ConflictError } from '../../site/site-errors.js';
+import {
+  consumeCountedToken,
+  createCountedToken,
+  type CountedToken,
+} from '../../site/clients/counted-tokens.js';
 import { ClientRevokedError } from '../management-point/mp-errors.js';
 import { LegacyTokenInvalidError, LegacyUnauthenticatedError } from './legacy-errors.js';
 
@@ -16,36 +21,15 @@ const tokenPrefix = 'lgc_';
  * Creates a legacy client token: a client that registers with it is a legacy client, approved at
  * once. Only its SHA-256 is stored; the token is shown once.
  */
-export async function createLegacyToken(
+export function createLegacyToken(
   db: SiteDb,
   options: { description: string; uses: number; expiresAt: Date; now: Date },
-): Promise<{ id: string; token: string; expiresAt: Date; uses: number }> {
-  const token = `${tokenPrefix}${randomToken(24)}`;
-  const id = randomId();
-  await db
-    .insertInto('legacy_client_tokens')
-    .values({
-      id,
-      token_hash: sha256Hex(token),
-      description: options.description,
-      uses_left: options.uses,
-      created_at: options.now,
-      expires_at: options.expiresAt,
-    })
-    .execute();
-  return { id, token, expiresAt: options.expiresAt, uses: options.uses };
+): Promise<CountedToken> {
+  return createCountedToken(db, 'legacy_client_tokens', tokenPrefix, options);
 }
 
-async function consumeLegacyToken(db: SiteDb, token: string, now: Date): Promise<boolean> {
-  if (!token.startsWith(tokenPrefix) || token.length > 128) return false;
-  const result = await db
-    .updateTable('legacy_client_tokens')
-    .set((eb) => ({ uses_left: eb('uses_left', '-', 1) }))
-    .where('token_hash', '=', sha256Hex(token))
-    .where('uses_left', '>', 0)
-    .where('expires_at', '>', now)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+function consumeLegacyToken(db: SiteDb, token: string, now: Date): Promise<boolean> {
+  return consumeCountedToken(db, 'legacy_client_tokens', tokenPrefix, token, now);
 }
 
 /**
