@@ -2,17 +2,10 @@ import type { Command } from 'commander';
 import { createOutput, runCommand, table, UsageError } from '../../protocol/command-line.js';
 import { ProgressBar } from '../progress-bar.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
+import type { DeploymentSummary as SiteDeploymentSummary } from '../../site/deployments/deployment-store.js';
 
-export interface DeploymentSummary {
-  targeted: number;
-  received: number;
-  downloading: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  timedOut: number;
-  notYetReported: number;
-}
+/** A deployment's summary as the admin API answers it (JSON: the date as text). */
+export type DeploymentSummary = Omit<SiteDeploymentSummary, 'updatedAt'> & { updatedAt?: string };
 
 interface Deployment {
   id: string;
