@@ -17,13 +17,28 @@ export interface SiteProcess {
   readonly dir: string;
   readonly dataDir: string;
   readonly url: string;
+  readonly port: number;
   readonly init: SiteInitResult;
   readonly token: string;
+  /** The administrator's password (admin-credentials.json). */
+  readonly password: string;
   /** The running `steward site start` process, or null while stopped. */
   process: StewardProcess | null;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** SIGKILL by PID: no shutdown work at all, as a power cut or the OOM killer would. */
+  kill(): Promise<void>;
   api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+}
+
+export interface SiteProcessOptions {
+  /** A postgres:// URL; the embedded PGlite database when absent. */
+  database?: string;
+  approval?: 'token' | 'automatic' | 'manual';
+  /** Extra environment for the server process (e.g. STEWARD_SITE_REQUEST_TIMEOUT). */
+  env?: Record<string, string>;
+  /** Runs after `site init` and before the first start (e.g. to seed the database in bulk). */
+  beforeStart?: (dataDir: string) => Promise<void>;
 }
 
 /** A free TCP port on loopback (the site is then initialised to listen on it). */
@@ -43,7 +58,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** Initialises a central site in a new temporary folder and starts its server process. */
-export async function createSiteProcess(code: string): Promise<SiteProcess> {
+export async function createSiteProcess(
+  code: string,
+  options: SiteProcessOptions = {},
+): Promise<SiteProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'steward-e2e-'));
   const dataDir = join(dir, 'site');
   const port = await freePort();
@@ -53,32 +71,42 @@ export async function createSiteProcess(code: string): Promise<SiteProcess> {
     name: `Site ${code}`,
     listen: `127.0.0.1:${port}`,
     publicUrl: null,
-    database: null,
+    database: options.database ?? null,
     passphrase: null,
-    approval: 'token',
+    approval: options.approval ?? 'token',
     now: new Date(),
     keyFileCost: testKeyFileCost,
   });
-  const { token } = JSON.parse(await readFile(init.credentialsPath, 'utf8')) as { token: string };
+  const { token, password } = JSON.parse(await readFile(init.credentialsPath, 'utf8')) as {
+    token: string;
+    password: string;
+  };
   const site: SiteProcess = {
     dir,
     dataDir,
     url: init.url,
+    port,
     init,
     token,
+    password,
     process: null,
     start: async () => {
       if (site.process?.running() === true) return;
-      const started = startSteward(['site', 'start', '--data', dataDir]);
+      const started = startSteward(['site', 'start', '--data', dataDir], { env: options.env ?? {} });
       site.process = started;
-      await waitUntil(
-        async () => {
-          if (!started.running()) throw new Error(`the site server exited: ${started.stderr()}`);
-          return (await fetch(`${init.url}/health`)).ok;
-        },
-        'the site server to answer /health',
-        60_000,
-      );
+      // Fails at once when the server exits (waitUntil would keep polling until its deadline).
+      const exited = started.exited.then(() => {
+        throw new Error(`the site server exited: ${started.stderr()}`);
+      });
+      exited.catch(() => undefined);
+      await Promise.race([
+        exited,
+        waitUntil(
+          async () => (await fetch(`${init.url}/health`)).ok,
+          'the site server to answer /health',
+          60_000,
+        ),
+      ]);
     },
     stop: async () => {
       const running = site.process;
@@ -87,6 +115,12 @@ export async function createSiteProcess(code: string): Promise<SiteProcess> {
       const exit = await running.stop('SIGTERM');
       if (exit.code !== 0)
         throw new Error(`the site server stopped with ${exit.code ?? exit.signal}: ${running.stderr()}`);
+    },
+    kill: async () => {
+      const running = site.process;
+      site.process = null;
+      if (running === null) return;
+      await running.stop('SIGKILL');
     },
     api: async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
       const response = await fetch(`${init.url}/api/v1${path}`, {
@@ -102,6 +136,7 @@ export async function createSiteProcess(code: string): Promise<SiteProcess> {
       return JSON.parse(text) as T;
     },
   };
+  await options.beforeStart?.(dataDir);
   await site.start();
   return site;
 }
@@ -124,7 +159,7 @@ export interface DeploymentView {
  * and deploys the package's one program to it as mandatory. Returns the deployment and package ids.
  */
 export async function deployFiles(
-  site: SiteProcess,
+  site: Pick<SiteProcess, 'dir' | 'api'>,
   input: {
     name: string;
     files: Record<string, string>;

@@ -11,7 +11,7 @@ import { connect, type PeerCertificate } from 'node:tls';
 import { initCentralSite, type SiteInitResult } from '../../../src/site/init/site-init.js';
 import { siteDataLayout } from '../../../src/site/data-folder/layout.js';
 import { httpsFetch, tlsOptionsFor, type TlsClientOptions } from '../../../src/trust/index.js';
-import { freePort } from '../../support/site-process.js';
+import { deployFiles, freePort } from '../../support/site-process.js';
 import { startSteward, waitUntil, type StewardProcess } from '../../support/steward-process.js';
 
 export const testKeyFileCost = { N: 1024, r: 8, p: 1 } as const;
@@ -131,36 +131,5 @@ export async function deployOverHttps(
   site: HttpsSite,
   input: { name: string; files: Record<string, string>; commandLine: string; clientIds: string[] },
 ): Promise<string> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const source = join(site.dir, `source-${input.name}`);
-  for (const [path, content] of Object.entries(input.files)) {
-    await mkdir(join(source, path, '..'), { recursive: true });
-    await writeFile(join(source, path), content);
-  }
-  const job = await site.api<{ id: string }>('POST', '/packages', {
-    name: input.name,
-    version: '1.0',
-    sourcePath: source,
-    programs: [{ name: 'install', commandLine: input.commandLine, timeLimitSeconds: 60 }],
-  });
-  const done = await waitUntil(async () => {
-    const view = await site.api<{ state: string; result: { packageId: string } | null; error: unknown }>(
-      'GET',
-      `/jobs/${job.id}`,
-    );
-    return view.state === 'running' ? undefined : view;
-  }, `the import of package ${input.name}`);
-  if (done.result === null) throw new Error(`the import failed: ${JSON.stringify(done.error)}`);
-  const collection = await site.api<{ id: string }>('POST', '/collections', {
-    name: `${input.name} clients`,
-    rule: null,
-    clientIds: input.clientIds,
-  });
-  const deployment = await site.api<{ id: string }>('POST', '/deployments', {
-    packageId: done.result.packageId,
-    programName: 'install',
-    collectionId: collection.id,
-    mandatory: true,
-  });
-  return deployment.id;
+  return (await deployFiles(site, input)).deploymentId;
 }
