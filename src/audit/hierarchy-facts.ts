@@ -1,5 +1,10 @@
 import { z } from 'zod';
 import { defaultHierarchyConfig } from '../site/hierarchy/hierarchy-config.js';
+import {
+  securityModeOf,
+  securityModeSchema,
+  type SecurityMode,
+} from '../site/security-mode/security-mode.js';
 import type { AuditContext } from './security-check.js';
 
 /**
@@ -16,11 +21,19 @@ export interface KnownSite {
   url: string | null;
   /** The hierarchy options: this site's from site.json, the others' from their site control. */
   settings: { automaticKeyExchange: boolean; legacyInterop: boolean } | null;
+  /** The security mode: this site's as it runs, the others' from their site control (null: not reported). */
+  securityMode: SecurityMode | null;
 }
 
 const siteControlFacts = z.looseObject({
   url: z.string().optional(),
-  settings: z.looseObject({ automaticKeyExchange: z.boolean(), legacyInterop: z.boolean() }).optional(),
+  settings: z
+    .looseObject({
+      automaticKeyExchange: z.boolean(),
+      legacyInterop: z.boolean(),
+      securityMode: securityModeSchema.optional(),
+    })
+    .optional(),
 });
 
 export async function knownSites(context: AuditContext): Promise<KnownSite[]> {
@@ -48,7 +61,13 @@ export async function knownSites(context: AuditContext): Promise<KnownSite[]> {
       url: isLocal ? context.url : (facts?.url ?? null),
       settings: isLocal
         ? { automaticKeyExchange: local.automaticKeyExchange, legacyInterop: local.legacyInterop }
-        : (facts?.settings ?? null),
+        : facts?.settings === undefined
+          ? null
+          : {
+              automaticKeyExchange: facts.settings.automaticKeyExchange,
+              legacyInterop: facts.settings.legacyInterop,
+            },
+      securityMode: isLocal ? securityModeOf(config) : (facts?.settings?.securityMode ?? null),
     };
   });
   if (!sites.some((site) => site.local)) {
@@ -59,6 +78,7 @@ export async function knownSites(context: AuditContext): Promise<KnownSite[]> {
       local: true,
       url: context.url,
       settings: { automaticKeyExchange: local.automaticKeyExchange, legacyInterop: local.legacyInterop },
+      securityMode: securityModeOf(config),
     });
   }
   return sites;

@@ -79,6 +79,43 @@ async function addSecondarySite(db: SiteDb, parentCode: string, code: string): P
     .execute();
 }
 
+/** The site control a site below reports (docs/hierarchy.md), with the security mode it runs, if any. */
+async function receiveSiteControl(
+  db: SiteDb,
+  site: { code: string; parentCode: string; type: 'primary' | 'secondary' },
+  securityMode: 'advanced' | 'standard' | undefined,
+): Promise<void> {
+  const body = {
+    siteCode: site.code,
+    parentCode: site.parentCode,
+    siteType: site.type,
+    name: `Site ${site.code}`,
+    version: 1,
+    url: `https://${site.code.toLowerCase()}.example.org:8430`,
+    siteSystems: [],
+    boundarySites: [],
+    boundaries: [],
+    settings: {
+      legacyInterop: false,
+      automaticKeyExchange: false,
+      ...(securityMode === undefined ? {} : { securityMode }),
+      statusForwarding: 'all',
+    },
+  };
+  await db
+    .insertInto('site_controls')
+    .values({
+      site_code: site.code,
+      parent_code: site.parentCode,
+      site_type: site.type,
+      version: 1,
+      body: JSON.stringify(body),
+      received_at: new Date(),
+    })
+    .onConflict((oc) => oc.column('site_code').doUpdateSet({ body: JSON.stringify(body) }))
+    .execute();
+}
+
 /** An account that may only read the site, holding a token valid for one day (no password). */
 async function auditorToken(db: SiteDb): Promise<string> {
   const auditor = await createAccount(db, { name: 'auditor' });
@@ -240,6 +277,38 @@ describe('the security audit', () => {
       expect(checkOf(report, 'proxy-mp-channel').evidence).toContain('BRH → HRD over https');
       expect(checkOf(report, 'single-site')).toMatchObject({ result: 'warn' });
       expect(checkOf(report, 'single-site').evidence).toContain("BRH (secondary: its parent's clients)");
+    });
+
+    it('fails a site below that reports standard security mode, and warns while a site has not said', async () => {
+      await site.db
+        .insertInto('sites')
+        .values({
+          code: 'PRM',
+          name: 'Primary PRM',
+          site_type: 'primary',
+          parent_code: 'HRD',
+          site_key_id: sha256Hex('PRM'),
+          certificate: null,
+          is_local: false,
+          updated_at: new Date(),
+        })
+        .execute();
+      await receiveSiteControl(site.db, { code: 'PRM', parentCode: 'HRD', type: 'primary' }, 'standard');
+      const standard = await site.check('advanced-security');
+      expect(standard.result).toBe('fail');
+      expect(standard.evidence).toContain('The site runs in advanced security mode.');
+      expect(standard.evidence).toContain('Standard security mode reported by PRM.');
+      expect(standard.fix).toContain('steward site security-mode --data DIR advanced');
+      // A site control without the mode (a site that predates it), and BRH that sent none yet.
+      await receiveSiteControl(site.db, { code: 'PRM', parentCode: 'HRD', type: 'primary' }, undefined);
+      const unknown = await site.check('advanced-security');
+      expect(unknown.result).toBe('warn');
+      expect(unknown.evidence).toContain('Not known for BRH, PRM');
+      await receiveSiteControl(site.db, { code: 'PRM', parentCode: 'HRD', type: 'primary' }, 'advanced');
+      await receiveSiteControl(site.db, { code: 'BRH', parentCode: 'HRD', type: 'secondary' }, 'advanced');
+      const advanced = await site.check('advanced-security');
+      expect(advanced.result).toBe('pass');
+      expect(advanced.evidence).toContain('Advanced security mode reported by BRH, PRM.');
     });
   });
 

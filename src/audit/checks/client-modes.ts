@@ -1,4 +1,4 @@
-import { fail, pass, type SecurityCheck } from '../security-check.js';
+import { fail, pass, plural, type SecurityCheck } from '../security-check.js';
 import { countAgentsBy, describeCounts, sampleHosts, total } from './client-counts.js';
 
 /**
@@ -12,7 +12,7 @@ export const clientModes: SecurityCheck = {
     const rows = await countAgentsBy(db, 'mode');
     const all = total(rows, () => true);
     if (all === 0) return pass('No agents are registered (not revoked) yet.');
-    const evidence = `Modes of ${all} agents not revoked: ${describeCounts(rows)}.`;
+    const evidence = `Modes of ${plural(all, 'agent')} not revoked: ${describeCounts(rows)}.`;
     const insecure = total(rows, (value) => value === 'trust-on-first-use');
     if (insecure === 0) return pass(evidence);
     const hosts = await sampleHosts(db, 'mode', 'trust-on-first-use');

@@ -1,4 +1,4 @@
-import { fail, pass, type SecurityCheck } from '../security-check.js';
+import { fail, pass, plural, type SecurityCheck } from '../security-check.js';
 import { countAgentsBy, describeCounts, sampleHosts, total } from './client-counts.js';
 
 /**
@@ -14,7 +14,7 @@ export const clientRoots: SecurityCheck = {
     const all = total(rows, () => true);
     if (all === 0) return pass('No agents are registered (not revoked) yet.');
     const firstUse = total(rows, (value) => value === 'first-use');
-    const evidence = `Roots of ${all} agents not revoked: ${describeCounts(rows)}.`;
+    const evidence = `Roots of ${plural(all, 'agent')} not revoked: ${describeCounts(rows)}.`;
     if (firstUse === 0) return pass(evidence);
     const hosts = await sampleHosts(db, 'root_source', 'first-use');
     return fail(

@@ -25,17 +25,21 @@ export async function switchSecurityMode(
   options: { actor: string; now: Date },
 ): Promise<SecurityModeSwitch> {
   const layout = siteDataLayout(dataDir);
-  const config = await readSiteConfig(layout.config);
-  const from = securityModeOf(config);
-  const change = checkModeChange(from, to);
-  if (change === 'unchanged') return { site: config.code, from, to, changed: false };
+  const before = await readSiteConfig(layout.config);
+  if (checkModeChange(securityModeOf(before), to) === 'unchanged') {
+    return { site: before.code, from: to, to, changed: false };
+  }
   const lock = await lockFolder(dataDir, 'steward site security-mode');
   try {
+    // Read again under the lock: site.json may have changed since the first look.
+    const config = await readSiteConfig(layout.config);
+    const from = securityModeOf(config);
+    if (checkModeChange(from, to) === 'unchanged') return { site: config.code, from, to, changed: false };
     const database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database), {
       requireTls: config.databaseRequireTls === true,
     });
     try {
-      await writeSiteConfig(layout.config, { ...config, securityMode: to });
+      // Logged first: a switch that is not in the audit log must not happen.
       await appendAudit(
         database.db,
         {
@@ -47,11 +51,12 @@ export async function switchSecurityMode(
         },
         options.now,
       );
+      await writeSiteConfig(layout.config, { ...config, securityMode: to });
     } finally {
       await database.close();
     }
+    return { site: config.code, from, to, changed: true };
   } finally {
     await lock.release();
   }
-  return { site: config.code, from, to, changed: true };
 }
