@@ -277,6 +277,31 @@ describe('the security audit', () => {
       expect(checkOf(report, 'proxy-mp-channel').evidence).toContain('BRH → HRD over https');
       expect(checkOf(report, 'single-site')).toMatchObject({ result: 'warn' });
       expect(checkOf(report, 'single-site').evidence).toContain("BRH (secondary: its parent's clients)");
+      // BRH has sent no site control yet: its settings are not known here.
+      expect(checkOf(report, 'secure-key-exchange')).toMatchObject({ result: 'warn' });
+      expect(checkOf(report, 'secure-key-exchange').evidence).toContain('Not known for BRH');
+      expect(checkOf(report, 'legacy-site-data-refused')).toMatchObject({ result: 'warn' });
+      expect(report.passed).toBe(true);
+    });
+
+    it('warns that unsigned site batches were accepted in the past', async () => {
+      await receiveSiteControl(site.db, { code: 'BRH', parentCode: 'HRD', type: 'secondary' }, 'advanced');
+      expect((await site.check('legacy-site-data-refused')).result).toBe('pass');
+      await site.db
+        .insertInto('site_message_log')
+        .values({
+          link_code: 'BRH',
+          sequence: 1,
+          hash: sha256Hex('batch 1'),
+          record_count: 1,
+          unsigned: true,
+          received_at: new Date(),
+        })
+        .execute();
+      const finding = await site.check('legacy-site-data-refused');
+      expect(finding.result).toBe('warn');
+      expect(finding.evidence).toContain('This site has received 1 unsigned batch.');
+      expect(finding.fix).toContain('review what they changed');
     });
 
     it('fails a site below that reports standard security mode, and warns while a site has not said', async () => {
@@ -299,13 +324,12 @@ describe('the security audit', () => {
       expect(standard.evidence).toContain('The site runs in advanced security mode.');
       expect(standard.evidence).toContain('Standard security mode reported by PRM.');
       expect(standard.fix).toContain('steward site security-mode --data DIR advanced');
-      // A site control without the mode (a site that predates it), and BRH that sent none yet.
+      // A site control without the mode (from a site that predates it).
       await receiveSiteControl(site.db, { code: 'PRM', parentCode: 'HRD', type: 'primary' }, undefined);
       const unknown = await site.check('advanced-security');
       expect(unknown.result).toBe('warn');
-      expect(unknown.evidence).toContain('Not known for BRH, PRM');
+      expect(unknown.evidence).toContain('Not known for PRM');
       await receiveSiteControl(site.db, { code: 'PRM', parentCode: 'HRD', type: 'primary' }, 'advanced');
-      await receiveSiteControl(site.db, { code: 'BRH', parentCode: 'HRD', type: 'secondary' }, 'advanced');
       const advanced = await site.check('advanced-security');
       expect(advanced.result).toBe('pass');
       expect(advanced.evidence).toContain('Advanced security mode reported by BRH, PRM.');
