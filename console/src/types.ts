@@ -47,6 +47,21 @@ export interface TrustView {
   }[];
 }
 
+/** GET /audit/security (src/audit/run-audit.ts; docs/audit.md). */
+export interface SecurityAudit {
+  site: { code: string; name: string; type: 'central' | 'primary' | 'secondary'; url: string };
+  checkedAt: string;
+  summary: { pass: number; warn: number; fail: number };
+  passed: boolean;
+  checks: {
+    id: string;
+    practice: string;
+    result: 'pass' | 'warn' | 'fail';
+    evidence: string;
+    fix: string;
+  }[];
+}
+
 export interface Client {
   id: string;
   publicKey: string;

@@ -1,17 +1,18 @@
 import { Command } from 'commander';
 import { stewardVersion } from '../site/version.js';
 import { registerAgentCommands } from '../agent/agent-commands.js';
+import { registerAuditCommand } from './commands/audit.js';
 import { registerAuditLogCommands } from './commands/audit-log.js';
 import { registerBoundaryCommands } from './commands/boundary.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerClientPushCommand } from './commands/client-push.js';
-import { registerLegacyClientCommands } from './commands/legacy-clients.js';
 import { registerCollectionCommands } from './commands/collection.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerDeploymentCommands } from './commands/deployment.js';
 import { registerPackageCommands } from './commands/package.js';
 import { registerSiteCommands } from './commands/site.js';
+import { registerLegacyClientCommands } from './commands/legacy-clients.js';
 import { registerTrustCommands } from './commands/trust.js';
 import { reportError } from '../protocol/command-line.js';
 
@@ -24,14 +25,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSiteCommands(program);
+  registerLegacyClientCommands(program);
   registerPackageCommands(program);
   registerCollectionCommands(program);
   registerDeploymentCommands(program);
   registerClientCommands(program);
   registerClientPushCommand(program);
-  registerLegacyClientCommands(program);
   registerTrustCommands(program);
   registerAuditLogCommands(program);
+  registerAuditCommand(program);
   registerBoundaryCommands(program);
   registerDirectoryCommands(program);
   registerAgentCommands(program);

@@ -6,3 +6,4 @@ export * from './server-locator.js';
 export * from './reports.js';
 export * from './status-ids.js';
 export * from './command-line.js';
+export * from './site-systems.js';

@@ -23,6 +23,12 @@ export const trustBundleSchema = z.strictObject({
   rootChain: z.array(envelopeText).min(1).max(64),
   siteCertificates: z.array(envelopeText).min(1).max(32),
   mpCertificate: envelopeText,
+  /**
+   * The mp-certificates of every management point of the site (docs/scale-out.md): agents learn
+   * where else they may poll, and accept a list signed by any of them (C2, C3). Optional, so
+   * agents and sites of earlier releases keep working.
+   */
+  managementPoints: z.array(envelopeText).max(16).optional(),
   tlsCaCertificate: certificatePem.optional(),
   tlsCaEndorsement: envelopeText.optional(),
 });

@@ -17,6 +17,12 @@ type EnvelopeInput = Envelope | string | Uint8Array;
 export type AssignmentsContext = {
   /** The key of an MP certified for this client's site (C2). */
   mpKey: VerifyingKey;
+  /**
+   * The keys of the site's other certified MPs (C2, each from a root-chained mp-certificate for
+   * this site): a list signed by any MP of the site is accepted (C3), so an agent that fails over
+   * between MPs keeps the list another MP signed (docs/scale-out.md).
+   */
+  otherMpKeys?: readonly VerifyingKey[];
   clientId: string;
   siteCode: string;
   /** The sequence of the last accepted list, null before the first. */
@@ -37,7 +43,7 @@ export function acceptAssignments(
   const opened = openDocument(
     'policy-assignments',
     envelope,
-    [context.mpKey],
+    [context.mpKey, ...(context.otherMpKeys ?? [])],
     1,
     context.now,
     context.limits,

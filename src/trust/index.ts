@@ -76,6 +76,16 @@ export {
   type TlsClientRequestPayload,
 } from './documents/tls-client-request.js';
 export {
+  maxSiteSystemRequestValidityMs,
+  type SiteSystemRequestPayload,
+} from './documents/site-system-request.js';
+export {
+  siteSystemProof,
+  siteSystemProofKey,
+  verifySiteSystemProof,
+  type SiteSystemProofFields,
+} from './site-system-proof.js';
+export {
   maxLocatorAnswerValidityMs,
   maxLocatorManagementPoints,
   type LocatorAnswerPayload,

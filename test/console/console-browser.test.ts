@@ -296,7 +296,14 @@ describe.skipIf(skipReason !== undefined)(
       await page.getByTestId('nav-security').click();
       await waitForText(page, 'root-keys', site.init.rootFingerprint);
       await waitForText(page, 'certificates', 'mp-certificate');
-      await waitForText(page, 'audit-placeholder', 'not built yet');
+      // The security audit's results (docs/audit.md): every check with its result, evidence and fix.
+      await waitForText(page, 'audit-summary', /\d+ passed, \d+ warned, \d+ failed/);
+      expect(await rowsOf(page, 'audit-results')).toBe(18);
+      expect(await page.getByTestId('audit-root-key-offline').getAttribute('data-result')).toBe('fail');
+      await waitForText(page, 'audit-root-key-offline', 'keys/root-1.key');
+      expect(await page.getByTestId('audit-advanced-security').getAttribute('data-result')).toBe('pass');
+      await page.getByTestId('audit-run').click();
+      await waitForText(page, 'audit-run', 'Run again');
       await browser.screenshot('security');
 
       // A reload keeps the sign-in (same tab), and a deep link opens its page.

@@ -3,6 +3,7 @@ import { Badge, ErrorNote, Hash, Loading, PageTitle, Section } from '../componen
 import { daysUntil, formatTime } from '../format';
 import { useApi } from '../hooks';
 import type { TrustView } from '../types';
+import { SecurityAuditSection } from './security-audit';
 
 function Expiry(props: { at: string; revoked?: string | null }): ReactNode {
   if (props.revoked !== undefined && props.revoked !== null) return <Badge value="revoked" />;
@@ -16,7 +17,7 @@ function Expiry(props: { at: string; revoked?: string | null }): ReactNode {
   );
 }
 
-/** The trust anchors: root key fingerprints, site and MP certificates and their expiry. */
+/** The trust anchors (root key fingerprints, site and MP certificates, expiry) and the security audit. */
 export function SecurityPage(): ReactNode {
   const trust = useApi<TrustView>('/trust', 60_000);
   const t = trust.data;
@@ -102,14 +103,7 @@ export function SecurityPage(): ReactNode {
           </Section>
         </>
       )}
-      <Section title="Security audit">
-        <p className="notice" data-testid="audit-placeholder">
-          The security audit is not built yet. When it is, this page shows each Security Planning best
-          practice (advanced security, pinned roots, secure client mode, one management point per primary
-          site, directory sign-in, key and certificate ages, …) with pass, warn or fail, the evidence, and
-          what to change.
-        </p>
-      </Section>
+      <SecurityAuditSection />
     </>
   );
 }

@@ -1,17 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { adminAuthenticationHook, FailedLoginLimiter } from '../identity/index.js';
 import type { AdminContext } from './admin-context.js';
+import { auditRoutes } from './audit-routes.js';
 import { boundaryRoutes } from './boundary-routes.js';
 import { clientRoutes } from './client-routes.js';
 import { collectionRoutes } from './collection-routes.js';
 import { deploymentRoutes } from './deployment-routes.js';
 import { directoryRoutes } from './directory-routes.js';
 import { hierarchyRoutes } from './hierarchy-routes.js';
-import { openApiDocument } from './openapi.js';
 import { legacyClientRoutes } from './legacy-client-routes.js';
+import { openApiDocument } from './openapi.js';
 import { packageRoutes } from './package-routes.js';
 import { adminApiPrefix, registerAdminRoutes, type AnyAdminRoute } from './route-table.js';
 import { siteRoutes } from './site-routes.js';
+import { siteSystemRoutes } from './site-system-routes.js';
 import { statusRoutes } from './status-routes.js';
 
 export const adminRoutes: readonly AnyAdminRoute[] = [
@@ -25,6 +27,8 @@ export const adminRoutes: readonly AnyAdminRoute[] = [
   ...directoryRoutes,
   ...hierarchyRoutes,
   ...legacyClientRoutes,
+  ...auditRoutes,
+  ...siteSystemRoutes,
 ];
 
 /**

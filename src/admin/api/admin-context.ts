@@ -4,6 +4,7 @@ import type { SigningKey } from '../../trust/index.js';
 import type { DirectorySignIn } from '../identity/index.js';
 import type { JobRegistry } from './jobs.js';
 import type { HierarchyAdmin } from '../../site/hierarchy/hierarchy-admin.js';
+import type { SecurityAuditSource } from '../../audit/index.js';
 
 /**
  * What the admin API needs from the site server. The site server builds it; the admin API never
@@ -37,4 +38,6 @@ export interface AdminContext {
   readonly directorySignIn?: DirectorySignIn;
   /** The site hierarchy's administrator actions that need the site's keys (docs/hierarchy.md). */
   readonly hierarchy?: HierarchyAdmin;
+  /** What the security audit reads beyond the database (docs/audit.md); absent: no audit here. */
+  readonly securityAudit?: SecurityAuditSource;
 }

@@ -5,7 +5,7 @@ import { countClientsByState } from '../../site/clients/client-store.js';
 import { createEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
 import { rootChain } from '../../site/hierarchy/trust-store.js';
 import { hierarchyOverview } from '../../site/hierarchy/overview.js';
-import { listSiteSystems } from '../../site/site-systems/site-systems.js';
+import { describeSiteSystems } from '../../site/site-systems/site-system-overview.js';
 import { inTransaction } from '../../site/database/site-db.js';
 import { adminRoute } from './route-table.js';
 
@@ -24,15 +24,7 @@ export const siteRoutes = [
       version: context.version,
       approval: context.approval,
       clients: await countClientsByState(context.db),
-      siteSystems: (await listSiteSystems(context.db)).map((s) => ({
-        name: s.name,
-        role: s.role,
-        urls: s.urls,
-        embedded: s.embedded,
-        health: s.health,
-        keyFingerprint: s.key_id === null ? null : fingerprintOf(s.key_id),
-        lastSeenAt: s.last_seen_at,
-      })),
+      siteSystems: await describeSiteSystems(context.db),
       // The hierarchy: links with backlog, last contact and errors; the sites known here (docs/hierarchy.md).
       hierarchy: await hierarchyOverview(context.db),
     }),

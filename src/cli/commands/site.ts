@@ -15,6 +15,8 @@ import {
   runSecondarySite,
 } from './hierarchy-site.js';
 import type { HierarchyOverview } from '../../site/hierarchy/overview.js';
+import { securityModes, type SecurityMode } from '../../site/security-mode/index.js';
+import { registerSecurityModeCommand } from './security-mode.js';
 
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('create, run and inspect a site');
@@ -33,6 +35,11 @@ export function registerSiteCommands(program: Command): void {
     )
     .option('--database-require-tls', 'refuse a database connection that is not TLS (kept in site.json)')
     .option('--approval <mode>', 'client approval: token (enrolment token or manual), automatic', 'token')
+    .option(
+      '--security-mode <mode>',
+      'advanced (default: every site system its own identity) or standard (shared credential; audited)',
+      'advanced',
+    )
     .option('--parent <url>', 'join a parent site as a primary or secondary site (docs/hierarchy.md)')
     .option('--join-token <token>', "the parent's join token (steward site join-token at the parent)")
     .option('--secondary', 'join as a secondary site (the join token says so too)')
@@ -54,11 +61,17 @@ export function registerSiteCommands(program: Command): void {
           options.joinToken !== undefined ||
           options.automaticKeyExchange === true
         ) {
+          if (options.securityMode !== 'advanced') {
+            throw new UsageError('a site that joins a hierarchy uses advanced security (--security-mode)');
+          }
           await initChildSite(options, out);
           return;
         }
         if (options.approval !== 'token' && options.approval !== 'automatic') {
           throw new UsageError('--approval is token or automatic');
+        }
+        if (!(securityModes as readonly string[]).includes(options.securityMode)) {
+          throw new UsageError('--security-mode is advanced or standard');
         }
         const passphrase = process.env['STEWARD_KEY_PASSPHRASE'];
         const result = await initCentralSite({
@@ -71,6 +84,7 @@ export function registerSiteCommands(program: Command): void {
           passphrase: passphrase === undefined || passphrase === '' ? null : passphrase,
           approval: options.approval,
           databaseRequireTls: options.databaseRequireTls === true,
+          securityMode: options.securityMode as SecurityMode,
           now: new Date(),
         });
         out.result(result, () => {
@@ -169,6 +183,7 @@ export function registerSiteCommands(program: Command): void {
     );
 
   registerHierarchySiteCommands(site);
+  registerSecurityModeCommand(site);
 }
 
 interface SiteInitOptions {
@@ -180,6 +195,7 @@ interface SiteInitOptions {
   database?: string;
   databaseRequireTls?: boolean;
   approval: string;
+  securityMode: string;
   parent?: string;
   joinToken?: string;
   secondary?: boolean;

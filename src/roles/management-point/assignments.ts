@@ -2,6 +2,7 @@ import { parseEnvelope, sha256Hex, signDocument, type SigningKey } from '../../t
 import type { SiteDb } from '../../site/database/site-db.js';
 import { chunks } from '../../site/inventory/inventory-store.js';
 import { policyTargetsOfMany } from '../../site/policy/policy-targets.js';
+import { certifiedManagementPoints } from '../../site/site-systems/management-points.js';
 import { ClientRevokedError, UnknownClientError } from './mp-errors.js';
 import type { CachedAssignments } from './policy-cache.js';
 
@@ -15,10 +16,11 @@ export interface AssignmentSigner {
 }
 
 /**
- * Builds the signed assignment lists of clients (C3), many at a time. The sequence rises only when
- * a list's content changes; an unchanged list signed by this MP and far from expiry is reused as
- * stored, so polls never cause signing work and a deployment to N clients costs N signatures and a
- * handful of queries. The stored rows let every MP of the site continue the same sequences.
+ * Builds the signed assignment lists of clients (C3), many at a time. An unchanged list signed by a
+ * certified MP of the site and far from expiry is reused as stored, so polls never cause signing
+ * work and a deployment to N clients costs N signatures and a handful of queries; each new
+ * signature takes the next sequence. The stored rows let every MP of the site continue the same
+ * sequences.
  */
 export async function buildAssignmentsFor(
   db: SiteDb,
@@ -65,25 +67,33 @@ export async function buildAssignmentsFor(
     issued_at: Date;
     expires_at: Date;
   }[] = [];
+  // Lists signed by another certified MP of the site are served as they are (agents accept any of
+  // them, C3): an agent failing over between MPs then sees the very same list (docs/scale-out.md).
+  let certified: Set<string> | undefined;
+  const signedByCertified = async (envelope: string): Promise<boolean> => {
+    const signers = parseEnvelope(envelope).signatures.map((s) => s.keyid);
+    if (signers.includes(signer.mpKey.keyId)) return true;
+    certified ??= new Set(
+      (await certifiedManagementPoints(db, signer.siteCode, now)).map((mp) => mp.key.keyId),
+    );
+    return signers.some((keyId) => certified?.has(keyId) === true);
+  };
   for (const clientId of live) {
     const list = targets.get(clientId) ?? [];
     const contentHash = sha256Hex(JSON.stringify(list));
     const previous = stored.get(clientId);
-    if (previous !== undefined && previous.content_hash === contentHash) {
-      const signedByMe = parseEnvelope(previous.envelope).signatures.some(
-        (s) => s.keyid === signer.mpKey.keyId,
-      );
-      if (signedByMe && previous.expires_at.getTime() - nowMs > assignmentsValidityMs / 2) {
-        result.set(clientId, cacheEntry(previous.envelope, previous.sequence, previous.expires_at.getTime()));
-        continue;
-      }
+    if (
+      previous !== undefined &&
+      previous.content_hash === contentHash &&
+      previous.expires_at.getTime() - nowMs > assignmentsValidityMs / 2 &&
+      (await signedByCertified(previous.envelope))
+    ) {
+      result.set(clientId, cacheEntry(previous.envelope, previous.sequence, previous.expires_at.getTime()));
+      continue;
     }
-    const sequence =
-      previous === undefined
-        ? 1
-        : previous.content_hash === contentHash
-          ? previous.sequence
-          : previous.sequence + 1;
+    // A new signature always takes a new sequence: an agent refuses a second, different list under
+    // a sequence it accepted (re-signed before expiry, or by another MP), so the sequence rises.
+    const sequence = previous === undefined ? 1 : previous.sequence + 1;
     const document = signDocument(
       {
         kind: 'policy-assignments',

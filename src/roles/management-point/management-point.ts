@@ -5,6 +5,7 @@ import {
   managementPointPaths,
   protocolLimits,
   reportBatchSchema,
+  type ClientCertificateAnswer,
   type TrustBundle,
 } from '../../protocol/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
@@ -16,7 +17,7 @@ import {
   type ClientCertificateSecurity,
 } from './client-certificate.js';
 import { buildAssignments, buildAssignmentsFor } from './assignments.js';
-import { ClientCertificateMismatchError, RateLimitedError } from './mp-errors.js';
+import { ClientCertificateMismatchError, RateLimitedError, UnknownClientError } from './mp-errors.js';
 import { PolicyCache, type CachedAssignments } from './policy-cache.js';
 import { handleRegistration } from './registration.js';
 import { acceptReports } from './report-intake.js';
@@ -40,6 +41,24 @@ export interface ManagementPointOptions {
    */
   clientSecurity?: ClientCertificateSecurity;
   clock?: () => Date;
+  /**
+   * Called with every invalidation made here (not those replayed with `propagate: false`): the
+   * site server records them in the policy change feed that MPs on other hosts poll.
+   */
+  policyChanged?: (clientIds: readonly string[] | 'all') => void;
+  /** Rebuild invalidated lists in the background (default true; off where no agent polls here). */
+  rebuildInBackground?: boolean;
+  /** How signed lists are built (default: from `db`); an MP on its own host reads a replica. */
+  assignments?: AssignmentSource;
+  /** Where policy bodies are read first (a replica); `db` when absent or lacking the body. */
+  readDb?: SiteDb;
+  /** An MP on its own host holds no CA key: client certificate requests are relayed to the site. */
+  relayClientCertificate?: (clientId: string, encodedRequest: string) => Promise<ClientCertificateAnswer>;
+}
+
+/** Builds signed assignment lists of many clients (C3); an error per client that has none. */
+export interface AssignmentSource {
+  build(clientIds: readonly string[], now: Date): Promise<Map<string, CachedAssignments | Error>>;
 }
 
 const clientIdPattern = /^[0-9a-f]{64}$/;
@@ -74,10 +93,11 @@ export class ManagementPoint {
    * rebuilt in the background in batches, so the next poll is a cache hit again. Signing work grows
    * with changes, never with polls (DESIGN.md section 8).
    */
-  invalidate(clientIds: Iterable<string> | 'all'): void {
+  invalidate(clientIds: Iterable<string> | 'all', options: { propagate?: boolean } = {}): void {
     const ids = clientIds === 'all' ? 'all' : [...clientIds];
     this.policyCache.invalidate(ids);
-    if (ids !== 'all') {
+    if (options.propagate !== false) this.options.policyChanged?.(ids);
+    if (ids !== 'all' && this.options.rebuildInBackground !== false) {
       for (const id of ids) this.#warmPending.add(id);
       this.#warmSoon();
     }
@@ -107,13 +127,19 @@ export class ManagementPoint {
     for (const id of batch) this.#warmPending.delete(id);
     const generation = this.policyCache.generation();
     try {
-      const built = await buildAssignmentsFor(this.options.db, this.#signer(), batch, this.#now());
+      const built = await this.#buildMany(batch, this.#now());
       for (const [clientId, entry] of built) {
         if (!(entry instanceof Error)) this.policyCache.set(clientId, entry, generation);
       }
     } catch {
       // The database is unreachable: polls build their lists one by one when it returns.
     }
+  }
+
+  #buildMany(clientIds: readonly string[], now: Date): Promise<Map<string, CachedAssignments | Error>> {
+    const source = this.options.assignments;
+    if (source !== undefined) return source.build(clientIds, now);
+    return buildAssignmentsFor(this.options.db, this.#signer(), clientIds, now);
   }
 
   #signer() {
@@ -179,6 +205,8 @@ export class ManagementPoint {
         if (!clientIdPattern.test(clientId))
           throw new InvalidRequestError('a client id is 64 lowercase hex digits');
         const body = parseBody(clientCertificateRequestSchema, request.body);
+        const relay = this.options.relayClientCertificate;
+        if (relay !== undefined) return relay(clientId, body.request);
         return issueClientCertificate(
           this.options.db,
           { siteCode: this.options.siteCode, security },
@@ -209,7 +237,11 @@ export class ManagementPoint {
         const key = `${policyId}/${number}`;
         let body = this.#bodies.get(key);
         if (body === undefined) {
-          const envelope = await policyBodyEnvelope(this.options.db, policyId, number);
+          const envelope =
+            (this.options.readDb === undefined
+              ? undefined
+              : await policyBodyEnvelope(this.options.readDb, policyId, number).catch(() => undefined)) ??
+            (await policyBodyEnvelope(this.options.db, policyId, number));
           if (envelope === undefined) return reply.code(404).send(notFound(`policy ${key} does not exist`));
           body = Buffer.from(envelope);
           if (this.#bodies.size > 10_000) this.#bodies.clear();
@@ -250,7 +282,17 @@ export class ManagementPoint {
     const pending = this.#building.get(clientId);
     if (pending !== undefined) return pending;
     const generation = this.policyCache.generation();
-    const work = buildAssignments(this.options.db, this.#signer(), clientId, this.#now())
+    const built =
+      this.options.assignments === undefined
+        ? buildAssignments(this.options.db, this.#signer(), clientId, this.#now())
+        : this.#buildMany([clientId], this.#now()).then((entries) => {
+            const entry = entries.get(clientId);
+            if (entry === undefined)
+              throw new UnknownClientError(`client ${clientId} is not registered at this site`);
+            if (entry instanceof Error) throw entry;
+            return entry;
+          });
+    const work = built
       .then((entry) => {
         this.policyCache.set(clientId, entry, generation);
         return entry;

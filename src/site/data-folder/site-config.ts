@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { siteDirectorySchema } from '../directory/site-directory-settings.js';
 import { siteHierarchySchema } from '../hierarchy/hierarchy-config.js';
+import { securityModeSchema } from '../security-mode/security-mode.js';
 import { DataFolderError } from '../site-errors.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 
@@ -26,6 +27,8 @@ export const siteConfigSchema = z.strictObject({
   directory: siteDirectorySchema.optional(),
   /** Hierarchy security options (docs/hierarchy.md): both off unless set. */
   hierarchy: siteHierarchySchema.optional(),
+  /** advanced (absent: the default) or standard; `steward site security-mode` (docs/audit.md). */
+  securityMode: securityModeSchema.optional(),
 });
 
 export type SiteConfig = z.output<typeof siteConfigSchema>;

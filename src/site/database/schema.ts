@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 import type { HierarchyTables } from '../hierarchy/hierarchy-schema.js';
 import type { DirectoryAdminTables } from '../directory/directory-tables.js';
 import type { LegacyClientTables } from '../../roles/legacy-point/legacy-tables.js';
+import type { SiteSystemTables } from '../site-systems/site-system-tables.js';
 
 /**
  * The site database (DESIGN.md section 6): the single source of truth for one site. The tables are
@@ -36,6 +37,12 @@ export interface SiteSystemTable {
   health: 'ok' | 'degraded' | 'down' | 'unknown';
   last_seen_at: Timestamp | null;
   created_at: Generated<Timestamp>;
+  /** Migration 006 (docs/scale-out.md): the system's public key (for its signed requests), the last
+   * health report's detail and time, the TLS server certificate issued to it. */
+  public_key: string | null;
+  detail: Generated<string>;
+  tls_certificate: string | null;
+  status_at: Timestamp | null;
 }
 
 export interface RootDocumentTable {
@@ -330,7 +337,8 @@ export interface SiteSettingTable {
 }
 
 /** Every table; the hierarchy's own are declared in ../hierarchy/hierarchy-schema.ts. */
-export interface SiteDatabase extends HierarchyTables, DirectoryAdminTables, LegacyClientTables {
+export interface SiteDatabase
+  extends HierarchyTables, DirectoryAdminTables, LegacyClientTables, SiteSystemTables {
   sites: SiteTable;
   site_systems: SiteSystemTable;
   root_documents: RootDocumentTable;

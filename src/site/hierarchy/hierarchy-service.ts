@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { TokenBuckets } from '../../roles/management-point/rate-limit.js';
 import type { SigningKey } from '../../trust/index.js';
 import type { SiteDatabase } from '../database/schema.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
 import { InvalidRequestError } from '../site-errors.js';
 import { RateLimitedError } from '../../roles/management-point/mp-errors.js';
 import { ContentPuller } from './content/content-puller.js';
@@ -41,6 +42,7 @@ export interface HierarchyServiceOptions {
   siteKey: SigningKey;
   rootKeys: readonly SigningKey[];
   hierarchy: SiteHierarchyConfig;
+  securityMode: SecurityMode;
   libraryDir: string;
   /** The distribution point children pull content from (this site's). */
   contentUrl: () => Promise<string>;
@@ -192,6 +194,7 @@ export class HierarchyService {
           siteType: this.options.siteType,
           url: this.options.url,
           hierarchy: this.options.hierarchy,
+          securityMode: this.options.securityMode,
           ...(this.options.siteSystems === undefined ? {} : { siteSystems: this.options.siteSystems }),
         },
         new Date(),

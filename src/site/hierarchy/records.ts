@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { securityModeSchema } from '../security-mode/security-mode.js';
 import { SiteRecordInvalidError } from './hierarchy-errors.js';
 
 /**
@@ -114,6 +115,8 @@ export const recordSchemas = {
     settings: z.strictObject({
       legacyInterop: z.boolean(),
       automaticKeyExchange: z.boolean(),
+      /** Absent from the site control of a site that predates security modes. */
+      securityMode: securityModeSchema.optional(),
       statusForwarding: text(64),
     }),
   }),

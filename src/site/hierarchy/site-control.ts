@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../../trust/index.js';
 import type { SiteDb } from '../database/site-db.js';
 import { inTransaction } from '../database/site-db.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
 import type { SiteHierarchyConfig } from './hierarchy-config.js';
 import type { SiteType } from './hierarchy-schema.js';
 import { parentLink } from './links/link-store.js';
@@ -18,6 +19,8 @@ export interface SiteControlSource {
   siteType: SiteType;
   url: string;
   hierarchy: SiteHierarchyConfig;
+  /** The security mode the site runs with; the parent's audit reads it (docs/audit.md). */
+  securityMode: SecurityMode;
   /** Site systems of a site without a database of them (a secondary: its proxy MP and DP). */
   siteSystems?: RecordBody<'site-control'>['siteSystems'];
 }
@@ -78,6 +81,7 @@ export async function publishSiteControl(
       settings: {
         legacyInterop: site.hierarchy.legacyInterop,
         automaticKeyExchange: site.hierarchy.automaticKeyExchange,
+        securityMode: site.securityMode,
         statusForwarding: await statusForwarding(trx),
       },
     };

@@ -10,6 +10,7 @@ import type { SiteDatabase } from '../database/schema.js';
 import type { InboxProcessor } from '../reports/inbox-processor.js';
 import { distributionPointUrls } from '../site-systems/site-systems.js';
 import { defaultHierarchyConfig } from './hierarchy-config.js';
+import { securityModeOf } from '../security-mode/security-mode.js';
 import { HierarchyService } from './hierarchy-service.js';
 import { resolveHierarchySettings } from './hierarchy-settings.js';
 
@@ -42,6 +43,7 @@ export function createSiteHierarchy(input: {
     siteKey: input.keys.site,
     rootKeys: input.keys.root,
     hierarchy: config.hierarchy ?? defaultHierarchyConfig,
+    securityMode: securityModeOf(config),
     libraryDir: input.libraryDir,
     contentUrl: async () => (await distributionPointUrls(db, config.code))[0] ?? input.url,
     events: {

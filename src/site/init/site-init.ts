@@ -23,6 +23,7 @@ import { isLoopbackHost, listenUrl, parseListen } from '../http/listen-address.j
 import { defaultServerValidityDays } from '../../trust/tls/index.js';
 import { createSiteCertificateAuthority, serverNames, SiteTls } from '../tls/site-tls.js';
 import { certificateValidity } from './validity.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
 
 export interface SiteInitOptions {
   dataDir: string;
@@ -36,6 +37,8 @@ export interface SiteInitOptions {
   now: Date;
   /** Refuse a database connection that is not TLS (recorded in site.json; docs/tls.md). */
   databaseRequireTls?: boolean;
+  /** standard: site systems share one credential (docs/audit.md); absent or advanced: the default. */
+  securityMode?: SecurityMode;
   /** Validity of the site server's first TLS certificate, in days (default 90). */
   serverCertificateDays?: number;
   /** Lower key-file cost for tests only. */
@@ -224,6 +227,7 @@ export async function initCentralSite(options: SiteInitOptions): Promise<SiteIni
     publicUrl: options.publicUrl,
     database: options.database,
     ...(options.databaseRequireTls === true ? { databaseRequireTls: true } : {}),
+    ...(options.securityMode === 'standard' ? { securityMode: 'standard' as const } : {}),
     keyProtection: options.passphrase === null ? 'secret-file' : 'passphrase',
     rootKeyCount: 1,
     approval: options.approval,

@@ -275,6 +275,13 @@ async function assemble(input: {
     ...(directory.signIn === undefined ? {} : { directorySignIn: directory.signIn }),
     clientRevoked: (clientId) => transport.clientRevoked(clientId),
     hierarchy: hierarchy.admin,
+    // docs/audit.md: what the security audit reads beyond the database.
+    securityAudit: {
+      config,
+      dataDir: layout.dataDir,
+      url,
+      transport: { scheme: transport.scheme, insecure: transport.insecure },
+    },
   });
   hierarchy.register(app);
   // Legacy clients (docs/legacy-client.md): off unless enabled; the list is signed with the site key.

@@ -70,3 +70,16 @@ export async function distributionPointUrls(db: SiteDb, siteCode: string): Promi
 export async function listSiteSystems(db: SiteDb) {
   return db.selectFrom('site_systems').selectAll().orderBy('role').orderBy('name').execute();
 }
+
+/**
+ * The site server runs without its embedded roles (docs/scale-out.md): its embedded MP, DP and SLP
+ * are no longer site systems, so neither policy (content URLs), trust bundles nor the locator name
+ * them. They come back at the next start with the embedded roles on.
+ */
+export async function removeEmbeddedSiteSystems(db: SiteDb, siteCode: string): Promise<void> {
+  await db
+    .deleteFrom('site_systems')
+    .where('site_code', '=', siteCode)
+    .where('embedded', '=', true)
+    .execute();
+}

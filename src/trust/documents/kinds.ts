@@ -13,6 +13,7 @@ import { policyBodySchema } from './policy-body.js';
 import { rootSchema } from './root.js';
 import { siteCertificateSchema } from './site-certificate.js';
 import { siteMessageSchema } from './site-message.js';
+import { siteSystemRequestSchema } from './site-system-request.js';
 import { tlsCaSchema } from './tls-ca.js';
 import { tlsClientRequestSchema } from './tls-client-request.js';
 
@@ -30,6 +31,7 @@ export const documentSchemas = {
   'locator-answer': locatorAnswerSchema,
   'tls-ca': tlsCaSchema,
   'tls-client-request': tlsClientRequestSchema,
+  'site-system-request': siteSystemRequestSchema,
 } as const;
 
 export type DocumentKind = keyof typeof documentSchemas;
@@ -74,4 +76,5 @@ export const defaultMaxEnvelopeBytes: Readonly<Record<DocumentKind, number>> = {
   'locator-answer': mebibyte,
   'tls-ca': mebibyte,
   'tls-client-request': 64 * 1024,
+  'site-system-request': 64 * 1024,
 };

@@ -4,7 +4,7 @@
  * client certificates for approved agents. Certificates are built with @peculiar/x509 (no
  * hand-written ASN.1) and read back with node's own parser.
  */
-import { randomBytes, webcrypto, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, webcrypto, type KeyObject } from 'node:crypto';
 import { algorithms } from '../algorithms.js';
 import { clockSkewMs } from '../documents/validity.js';
 import { signDocument, type SignedDocument } from '../documents/open.js';
@@ -303,6 +303,55 @@ export async function issueServerCertificate(
     },
     options.key,
   );
+}
+
+/**
+ * A server certificate for a site system on its own host (an MP or DP installed with a site system
+ * token, docs/scale-out.md) whose private key never leaves that host: the same certificate as
+ * issueServerCertificate, for a given ECDSA P-256 public key. ERR_TLS_CERTIFICATE_INVALID for
+ * another key type.
+ */
+export async function certifyServerPublicKey(
+  ca: CertificateAuthority,
+  options: Omit<ServerCertificateOptions, 'key'> & {
+    /** The SubjectPublicKeyInfo DER of the site system's own key. */
+    publicKeyDer: Uint8Array;
+  },
+): Promise<CertifiedPublicKey> {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey({ key: Buffer.from(options.publicKeyDer), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new TlsCertificateInvalidError('The public key to certify is not a SubjectPublicKeyInfo.', {
+      cause,
+    });
+  }
+  if (!isCertificateCurve(publicKey)) {
+    throw new TlsCertificateInvalidError('A server certificate certifies an ECDSA P-256 public key only.');
+  }
+  const dnsNames = checkDnsNames(options.dnsNames ?? []);
+  const ipAddresses = checkIpAddresses(options.ipAddresses ?? []);
+  const count = dnsNames.length + ipAddresses.length;
+  if (count === 0 || count > maxSubjectAltNames) {
+    throw new PayloadInvalidError(
+      `A server certificate names 1 to ${maxSubjectAltNames} DNS names and IP addresses, not ${count}.`,
+    );
+  }
+  return issueLeaf(ca, {
+    subject: checkCommonName(options.commonName),
+    sans: [
+      ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+      ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+    ],
+    usages: options.clientAuth === true ? [serverAuthOid, clientAuthOid] : [serverAuthOid],
+    seconds: validitySeconds(
+      options.validityDays ?? defaultServerValidityDays,
+      maxLeafValidityDays,
+      'server certificate',
+    ),
+    now: options.now,
+    publicKey: spkiDer(publicKey),
+  });
 }
 
 /** A client certificate for an approved agent: subject CN = client id, extended key usage clientAuth. */

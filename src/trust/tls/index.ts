@@ -12,6 +12,7 @@ export {
   issueServerCertificate,
   issueClientCertificate,
   certifyClientPublicKey,
+  certifyServerPublicKey,
   defaultCaValidityDays,
   maxCaValidityDays,
   defaultServerValidityDays,

@@ -171,6 +171,19 @@ const samples: { [K in DocumentKind]: PayloadInputOf<K> } = {
     issuedAt: minutesFromNow(-1),
     expiresAt: minutesFromNow(9),
   },
+  'site-system-request': {
+    kind: 'site-system-request',
+    version: 1,
+    siteCode: 'ABC',
+    role: 'distribution-point',
+    systemName: 'ABC-DP2',
+    method: 'POST',
+    path: '/site-systems/v1/status',
+    bodySha256: '0'.repeat(64),
+    nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
+    issuedAt: minutesFromNow(-1),
+    expiresAt: minutesFromNow(3),
+  },
 };
 
 /** A payload of a kind with some fields replaced (for negative tests). */

@@ -4,6 +4,7 @@ import * as tls from './002-tls.js';
 import * as hierarchy from './003-hierarchy.js';
 import * as directoryAdmins from './004-directory-admins.js';
 import * as legacyClients from './005-legacy-clients.js';
+import * as siteSystems from './006-site-systems.js';
 
 /** The numbered migrations, in order. Add new ones at the end; never edit a released one. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '003-hierarchy': hierarchy,
   '004-directory-admins': directoryAdmins,
   '005-legacy-clients': legacyClients,
+  '006-site-systems': siteSystems,
 };
 
 export const siteMigrations: MigrationProvider = {

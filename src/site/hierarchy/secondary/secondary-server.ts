@@ -23,6 +23,7 @@ import { isLoopbackHost, listenUrl, parseListen } from '../../http/listen-addres
 import { DataFolderError } from '../../site-errors.js';
 import { stewardVersion } from '../../version.js';
 import { defaultHierarchyConfig } from '../hierarchy-config.js';
+import { securityModeOf } from '../../security-mode/security-mode.js';
 import { HierarchyService } from '../hierarchy-service.js';
 import { senderTimings } from '../site-hierarchy.js';
 import { resolveHierarchySettings } from '../hierarchy-settings.js';
@@ -103,6 +104,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       siteKey,
       rootKeys: [],
       hierarchy: config.hierarchy ?? defaultHierarchyConfig,
+      securityMode: securityModeOf(config),
       libraryDir: layout.content,
       contentUrl: () => Promise.resolve(url),
       events: {
