@@ -5,12 +5,13 @@
  * (`steward mp start`) reading the replica, one distribution point (`steward dp start`), and a real
  * agent. Each site system was installed with a one-time token and holds its own keys.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentLayout } from '../../src/agent/state/agent-layout.js';
 import { managementPointPaths, statusByName } from '../../src/protocol/index.js';
+import { siteDataLayout } from '../../src/site/data-folder/layout.js';
 import { envelopePayloadBytes, parseEnvelope, parsePayload } from '../../src/trust/index.js';
 import { runAgentOnce } from '../support/agent-runs.js';
 import {
@@ -217,6 +218,21 @@ describe.skipIf(skip !== undefined)('site systems on their own hosts', { timeout
     }, 'the deployment to succeed through the standalone MP and DP');
     const messages = await siteStatusMessages(site, { clientId: agent.clientId, deploymentId });
     expect(messages.map((m) => m.status_id)).toContain(statusByName('program-succeeded').id);
+    // The site knows its systems, their certificates and health (`steward site status`).
+    const status = await site.api<{
+      siteSystems: {
+        name: string;
+        health: string;
+        certificateExpiresAt: string | null;
+        content: { present: number } | null;
+      }[];
+    }>('GET', '/site');
+    expect(status.siteSystems.map((s) => [s.name, s.health, s.certificateExpiresAt !== null])).toEqual([
+      ['SCO-DP2', 'ok', false],
+      ['SCO-MP2', 'ok', true],
+      ['SCO-MP3', 'ok', true],
+    ]);
+    expect(status.siteSystems[0]?.content?.present).toBe(1);
   });
 
   it('one MP killed: the agent fails over to the other and keeps the very same signed list', async () => {
@@ -357,5 +373,30 @@ describe.skipIf(skip !== undefined)('site systems on their own hosts', { timeout
       'steward_scale',
     );
     expect(names.rows).toEqual([]);
+  });
+
+  it('C5 at the DP: a version changed in the site library is not taken (ERR_HASH_MISMATCH); the DP reports it failed and serves nothing of it', async () => {
+    await dp.process?.stop('SIGTERM');
+    const { packageId } = await deployFiles(site, {
+      name: 'tampered-package',
+      files: { 'install.sh': 'exit 0\n' },
+      commandLine: 'sh install.sh',
+      clientIds: [agent.clientId],
+    });
+    await writeFile(
+      join(siteDataLayout(site.dataDir).content, packageId, '1.0', 'files', 'install.sh'),
+      'exit 1\n',
+    );
+    await start(dp);
+    const state = await waitUntil(async () => {
+      const rows = await primary.query(
+        `select state, detail from site_system_content where system_id = 'SCO-distribution-point-SCO-DP2' and package_id = '${packageId}'`,
+        'steward_scale',
+      );
+      return (rows.rows as { state: string; detail: string }[]).find((r) => r.state !== 'pending');
+    }, 'the distribution point to report the tampered version');
+    expect(state.state).toBe('failed');
+    expect(state.detail).toMatch(/^ERR_HASH_MISMATCH: /);
+    expect((await fetch(`${dp.url}/dp/v1/packages/${packageId}/1.0/manifest`)).status).toBe(404);
   });
 });

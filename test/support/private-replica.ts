@@ -39,7 +39,8 @@ export async function createStreamingReplica(primary: PrivateCluster): Promise<P
     const [command, ...rest] = [...asPostgres, ...args];
     await run(command ?? '', rest, { timeout: 120_000 });
   };
-  // -R writes standby.signal and primary_conninfo; -X stream copies the WAL written meanwhile.
+  // -R writes standby.signal and primary_conninfo; -X stream copies the WAL written meanwhile;
+  // -c fast starts at once instead of waiting for a spread checkpoint (minutes on an idle server).
   await exec([
     join(debianBin, 'pg_basebackup'),
     '-h',
@@ -53,6 +54,8 @@ export async function createStreamingReplica(primary: PrivateCluster): Promise<P
     '-R',
     '-X',
     'stream',
+    '-c',
+    'fast',
     '--no-sync',
   ]);
   const options = [
