@@ -22,11 +22,7 @@ import { clientErrorHandler, frameworkErrors, installErrorHandler } from '../htt
 import { listenUrl, parseListen } from '../http/listen-address.js';
 import { InboxProcessor } from '../reports/inbox-processor.js';
 import { pruneInbox } from '../reports/report-inbox.js';
-import {
-  distributionPointUrls,
-  registerEmbeddedSiteSystems,
-  removeEmbeddedSiteSystems,
-} from '../site-systems/site-systems.js';
+import { distributionPointUrls } from '../site-systems/site-systems.js';
 import { attachSiteSystems } from '../site-systems/site-server-systems.js';
 import { currentCertificate } from '../hierarchy/trust-store.js';
 import { protocolLimits } from '../../protocol/index.js';
@@ -184,27 +180,15 @@ async function assemble(input: {
     app.log.warn('the management point certificate is due for renewal but no root key is available here');
   }
   const mpCertificate = await currentCertificate(db, 'mp-certificate', mpName);
-  if (input.embeddedRoles) {
-    await registerEmbeddedSiteSystems(
-      db,
-      {
-        siteCode: config.code,
-        url,
-        mpName,
-        mpKeyId: keys.mp.keyId,
-        mpCertificate: mpCertificate?.envelope ?? '',
-      },
-      now,
-    );
-  } else {
-    await removeEmbeddedSiteSystems(db, config.code);
-  }
   const siteSystems = await attachSiteSystems({
     app,
     db,
     location: database.location,
     siteCode: config.code,
     url,
+    embedded: input.embeddedRoles
+      ? { mpName, mpKeyId: keys.mp.keyId, mpCertificate: mpCertificate?.envelope ?? '' }
+      : undefined,
     approval: config.approval,
     rootKeys: keys.root,
     transport,

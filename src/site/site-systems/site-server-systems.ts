@@ -7,6 +7,7 @@ import { publishManagementPointSettings } from './management-point-settings.js';
 import { PolicyChangeWriter, prunePolicyChanges } from './policy-change-feed.js';
 import { registerSiteSystemRoutes } from './site-system-routes.js';
 import { markSilentSiteSystemsDown } from './site-system-status.js';
+import { registerEmbeddedSiteSystems, removeEmbeddedSiteSystems } from './site-systems.js';
 
 /** A site system that has not reported for this long is marked down. */
 const silentAfterMs = 5 * 60_000;
@@ -21,7 +22,8 @@ export interface SiteServerSystems {
 }
 
 /**
- * The site server's side of site systems on their own hosts (docs/scale-out.md): the install,
+ * The site server's side of site systems (docs/scale-out.md): its embedded MP, DP and SLP listed
+ * as site systems or, with the embedded roles off, removed from that list; the install,
  * trust, content and status endpoints (site-system-routes.ts), the MP settings MPs read from the
  * database, and, on PostgreSQL, the policy change feed MPs on other hosts poll. The embedded
  * database cannot be reached from another host, so no feed is written there.
@@ -32,12 +34,21 @@ export async function attachSiteSystems(input: {
   location: DatabaseLocation;
   siteCode: string;
   url: string;
+  /** The embedded MP, DP and SLP, or undefined with the embedded roles off (no longer site systems). */
+  embedded: { mpName: string; mpKeyId: string; mpCertificate: string } | undefined;
   approval: 'manual' | 'token' | 'automatic' | 'directory';
   rootKeys: readonly SigningKey[];
   transport: SiteTransport;
   onInstalled(): void;
 }): Promise<SiteServerSystems> {
   const { app, db, transport } = input;
+  if (input.embedded === undefined) await removeEmbeddedSiteSystems(db, input.siteCode);
+  else
+    await registerEmbeddedSiteSystems(
+      db,
+      { siteCode: input.siteCode, url: input.url, ...input.embedded },
+      new Date(),
+    );
   await publishManagementPointSettings(db, { approval: input.approval }, new Date());
   const writer =
     input.location.kind === 'postgres'
