@@ -2,6 +2,14 @@ import { agentSettings, agentSettingsPrefix } from '../src/agent/agent-settings.
 import { settingsReference } from '../src/platform/settings.js';
 import { siteServerSettings, siteSettingsPrefix } from '../src/site/site-settings.js';
 import { hierarchySettingsReference } from '../src/site/hierarchy/hierarchy-settings.js';
+import {
+  managementPointSettings,
+  managementPointSettingsPrefix,
+} from '../src/roles/management-point/standalone/standalone-settings.js';
+import {
+  distributionPointSettings,
+  distributionPointSettingsPrefix,
+} from '../src/roles/distribution-point/standalone/standalone-settings.js';
 
 /** docs/configuration.md, generated from the settings tables (a test fails when it drifts). */
 export function configurationReference(): string {
@@ -25,6 +33,15 @@ export function configurationReference(): string {
     'Declared in `src/site/hierarchy/hierarchy-settings.ts`; read from the environment only (docs/hierarchy.md).',
     '',
     hierarchySettingsReference(),
+    '',
+    '## `steward mp start` and `steward dp start`',
+    '',
+    'Site systems on their own hosts (docs/scale-out.md). `steward mp start` also takes `--database`',
+    'and `--replica`; both take `--data` and `--listen`.',
+    '',
+    settingsReference(managementPointSettings, managementPointSettingsPrefix),
+    '',
+    settingsReference(distributionPointSettings, distributionPointSettingsPrefix),
     '',
     '## `steward agent run`',
     '',

@@ -18,7 +18,7 @@ import { ReportQueue } from './reports/report-queue.js';
 import { flushReports } from './reports/report-sender.js';
 import { statusReport } from './reports/status-report.js';
 import { agentLayout, type AgentLayout } from './state/agent-layout.js';
-import { readAgentConfig, type AgentConfig } from './state/agent-config.js';
+import { readAgentConfig, writeAgentConfig, type AgentConfig } from './state/agent-config.js';
 import { readState, writeState } from './state/json-state.js';
 import {
   acceptManagementPoint,
@@ -69,6 +69,7 @@ export class AgentEngine {
   #trustEtag: string | null = null;
   #bodies = new Map<string, PolicyBodyPayload>();
   #mpIndex = 0;
+  #managementPoints: string[] = [];
   /** Directory-only mode: MP locations and keys from the directory (DESIGN.md section 3). */
   #directory: DirectoryLocations | undefined;
   /** The hierarchy TLS CA and this client's certificate (docs/tls.md); unused over plain HTTP. */
@@ -81,7 +82,9 @@ export class AgentEngine {
     private readonly queue: ReportQueue,
     private readonly cache: ContentCache,
     private readonly options: AgentOptions,
-  ) {}
+  ) {
+    this.#managementPoints = [...config.managementPoints];
+  }
 
   static async open(dataDir: string, options: AgentOptions): Promise<AgentEngine> {
     const layout = agentLayout(dataDir);
@@ -194,7 +197,7 @@ export class AgentEngine {
 
   /** Finds a reachable management point (in configured order, failing over) and checks trust. */
   async #connect(now: Date): Promise<ManagementPointClient> {
-    const urls = (await this.#directory?.managementPointUrls(now)) ?? this.config.managementPoints;
+    const urls = (await this.#directory?.managementPointUrls(now)) ?? this.#managementPoints;
     let lastError: unknown = undefined;
     for (let attempt = 0; attempt < urls.length; attempt += 1) {
       const url = urls[(this.#mpIndex + attempt) % urls.length] ?? '';
@@ -238,6 +241,7 @@ export class AgentEngine {
         await this.#tls.setCa(ca, offered.bundle.tlsCaEndorsement);
       }
       this.#view = view;
+      await this.#learnManagementPoints(view);
     } catch (error) {
       await this.#report('mp-certificate-refused', null, [describe(error)]);
       throw error;
@@ -248,6 +252,22 @@ export class AgentEngine {
     if (accepted.rotatedFrom !== null) {
       await this.#report('root-rotated', null, [String(accepted.rotatedFrom), String(accepted.root.version)]);
     }
+  }
+
+  /**
+   * The site's other certified MPs (C2-checked in the view) join the failover list, kept in
+   * agent.json so an agent that starts while its first MP is down still finds them
+   * (docs/scale-out.md). At most 16 URLs are kept; the ones configured at enrolment come first.
+   */
+  async #learnManagementPoints(view: TrustView): Promise<void> {
+    const known = new Set(this.#managementPoints);
+    const offered = [...view.mpUrls, ...view.otherMps.flatMap((mp) => mp.urls)].map((url) =>
+      url.replace(/\/+$/, ''),
+    );
+    const added = offered.filter((url) => !known.has(url));
+    if (added.length === 0 || this.#directory !== undefined) return;
+    this.#managementPoints = [...this.#managementPoints, ...added].slice(0, 16);
+    await writeAgentConfig(this.layout.config, { ...this.config, managementPoints: this.#managementPoints });
   }
 
   /**
@@ -291,6 +311,8 @@ export class AgentEngine {
       // C3: signed by the certified MP of this site, addressed to this client, not older, not expired.
       accepted = acceptAssignments(envelope, {
         mpKey: view.mpKey,
+        // C3: a list another certified MP of the site signed is as good (failover keeps the list).
+        otherMpKeys: view.otherMps.map((mp) => mp.key),
         clientId: this.config.clientId,
         siteCode: this.config.siteCode,
         lastSequence: state.lastSequence,

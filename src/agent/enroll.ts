@@ -132,7 +132,14 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollResult>
   if (tlsCa !== undefined && bundle.tlsCaEndorsement !== undefined) {
     await writeInitialTlsState(layout, tlsCa, bundle.tlsCaEndorsement);
   }
-  const managementPoints = [...new Set([options.mpUrl.replace(/\/+$/, ''), ...applied.view.mpUrls])];
+  // The enrolling MP first, then every other certified MP of the site (failover, docs/scale-out.md).
+  const managementPoints = [
+    ...new Set(
+      [options.mpUrl, ...applied.view.mpUrls, ...applied.view.otherMps.flatMap((mp) => mp.urls)].map((url) =>
+        url.replace(/\/+$/, ''),
+      ),
+    ),
+  ].slice(0, 16);
   await writeAgentConfig(layout.config, {
     format: 'steward-agent/v1',
     clientId: key.keyId,

@@ -63,6 +63,11 @@ export const siteServerSettings = {
     unit: 'days',
     help: 'validity of the TLS client certificates issued to approved agents',
   },
+  embeddedRoles: {
+    schema: z.enum(['on', 'off']),
+    default: 'on' as const,
+    help: 'off: this host serves no client traffic (no management point, server locator point or legacy point here; distribution points on their own hosts pull content from it); see docs/scale-out.md',
+  },
 } satisfies SettingsTable;
 
 export const siteSettingsPrefix = 'STEWARD_SITE';

@@ -180,6 +180,34 @@ describe('C2: the agent refuses a rogue management point certificate', () => {
     );
   });
 
+  it('C2 ignores another site\u2019s MP among the site\u2019s management points: its URL is not learnt, a list it signed is refused (C3)', async () => {
+    const agent = await enrolledAgent();
+    const otherSite = issueMpCertificate(
+      {
+        version: 1,
+        mpName: 'XYZ-MP2',
+        siteCode: 'XYZ',
+        urls: ['http://127.0.0.1:9/'],
+        mpKey: rogue.mpKey.publicRecord(),
+        ...validity(),
+      },
+      [honest.rootKey],
+    ).encoded;
+    mp.trustBundle = {
+      ...honest.trustBundle,
+      managementPoints: [honest.trustBundle.mpCertificate, otherSite],
+    };
+    const run = await runAgentOnce(agent.dataDir);
+    expect(run.cycle.managementPoint).toBe(mp.url);
+    expect(run.cycle.assignments).toBe(0);
+    expect(run.cycle.errors.join(' ')).toMatch(/ERR_UNKNOWN_KEY/);
+    const config = JSON.parse(await readFile(agentLayout(agent.dataDir).config, 'utf8')) as {
+      managementPoints: string[];
+    };
+    expect(config.managementPoints).toEqual([mp.url]);
+    expect(await exists(join(agent.dataDir, 'marker'))).toBe(false);
+  });
+
   it('C2 refuses an expired MP certificate (ERR_EXPIRED)', async () => {
     const agent = await enrolledAgent();
     const expired = {

@@ -29,6 +29,11 @@ export interface TrustView {
   mpName: string;
   mpUrls: string[];
   siteKeys: Map<string, VerifyingKey>;
+  /**
+   * The site's other management points (docs/scale-out.md), each checked like this one (C2): where
+   * else the agent may poll, and whose signed assignment lists it accepts (C3).
+   */
+  otherMps: { key: VerifyingKey; urls: string[] }[];
 }
 
 /**
@@ -93,7 +98,17 @@ export function acceptManagementPoint(
       // A certificate that does not verify certifies nothing; policy signed by its key is refused (C4).
     }
   }
-  return { root, mpKey: mp.key, mpName: mp.payload.mpName, mpUrls: mp.payload.urls, siteKeys };
+  const otherMps: TrustView['otherMps'] = [];
+  for (const certificate of bundle.managementPoints ?? []) {
+    try {
+      const other = verifyMpCertificate(certificate, root, now, siteCode);
+      if (other.key.keyId !== mp.key.keyId) otherMps.push({ key: other.key, urls: other.payload.urls });
+    } catch {
+      // C2: an MP certificate that does not verify for this site (another site's, expired) names
+      // no management point the agent will use.
+    }
+  }
+  return { root, mpKey: mp.key, mpName: mp.payload.mpName, mpUrls: mp.payload.urls, siteKeys, otherMps };
 }
 
 /** Applies a trust bundle: C1 then C2. Throws, changing nothing, when any check fails. */

@@ -17,6 +17,7 @@ import {
 import type { HierarchyOverview } from '../../site/hierarchy/overview.js';
 import { securityModes, type SecurityMode } from '../../site/security-mode/index.js';
 import { registerSecurityModeCommand } from './security-mode.js';
+import { registerSiteSystemCommands } from './site-systems.js';
 
 export function registerSiteCommands(program: Command): void {
   const site = program.command('site').description('create, run and inspect a site');
@@ -184,6 +185,7 @@ export function registerSiteCommands(program: Command): void {
 
   registerHierarchySiteCommands(site);
   registerSecurityModeCommand(site);
+  registerSiteSystemCommands(program, site);
 }
 
 interface SiteInitOptions {

@@ -22,7 +22,8 @@ import { clientErrorHandler, frameworkErrors, installErrorHandler } from '../htt
 import { listenUrl, parseListen } from '../http/listen-address.js';
 import { InboxProcessor } from '../reports/inbox-processor.js';
 import { pruneInbox } from '../reports/report-inbox.js';
-import { distributionPointUrls, registerEmbeddedSiteSystems } from '../site-systems/site-systems.js';
+import { distributionPointUrls } from '../site-systems/site-systems.js';
+import { attachSiteSystems } from '../site-systems/site-server-systems.js';
 import { currentCertificate } from '../hierarchy/trust-store.js';
 import { protocolLimits } from '../../protocol/index.js';
 import { renewMpCertificateIfDue } from './certificate-renewal.js';
@@ -130,6 +131,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<Runni
       transport,
       layout,
       inboxBatchSize: options.settings?.inboxBatchSize ?? siteServerSettings.inboxBatchSize.default,
+      embeddedRoles: (options.settings?.embeddedRoles ?? siteServerSettings.embeddedRoles.default) === 'on',
       evaluationMs:
         (options.settings?.collectionEvaluationInterval ??
           siteServerSettings.collectionEvaluationInterval.default) * 1000,
@@ -162,6 +164,8 @@ async function assemble(input: {
   layout: ReturnType<typeof siteDataLayout>;
   inboxBatchSize: number;
   evaluationMs: number;
+  /** Off: no client traffic here; MPs and DPs run on their own hosts (docs/scale-out.md). */
+  embeddedRoles: boolean;
 }): Promise<RunningSite> {
   const { app, config, database, keys, lock, url, layout, transport } = input;
   const db = database.db;
@@ -176,17 +180,25 @@ async function assemble(input: {
     app.log.warn('the management point certificate is due for renewal but no root key is available here');
   }
   const mpCertificate = await currentCertificate(db, 'mp-certificate', mpName);
-  await registerEmbeddedSiteSystems(
+  const siteSystems = await attachSiteSystems({
+    app,
     db,
-    {
-      siteCode: config.code,
-      url,
-      mpName,
-      mpKeyId: keys.mp.keyId,
-      mpCertificate: mpCertificate?.envelope ?? '',
+    location: database.location,
+    siteCode: config.code,
+    url,
+    embedded: input.embeddedRoles
+      ? { mpName, mpKeyId: keys.mp.keyId, mpCertificate: mpCertificate?.envelope ?? '' }
+      : undefined,
+    approval: config.approval,
+    rootKeys: keys.root,
+    transport,
+    // The embedded MP's trust bundle names every certified MP of the site (agents fail over).
+    onInstalled: () => {
+      loadTrustBundle(db, config.code, mpName)
+        .then((bundle) => managementPoint.setTrustBundle({ ...bundle, ...transport.bundleFields }))
+        .catch((error: unknown) => app.log.warn({ err: error }, 'refreshing the trust bundle failed'));
     },
-    now,
-  );
+  });
 
   // docs/directory.md: publishing, directory approval (S1) and admin sign-in by directory bind.
   const directory = siteDirectoryServices(config, db, app.log);
@@ -201,6 +213,10 @@ async function assemble(input: {
     ...(directory.vouch === undefined ? {} : { vouch: directory.vouch }),
     // Called only after start, when `inbox` below exists.
     onReportsStored: () => inbox.wake(),
+    // MPs on other hosts learn of every invalidation made here through the policy change feed.
+    policyChanged: (clientIds) => siteSystems.policyChanged(clientIds === 'all' ? 'all' : clientIds),
+    // With the embedded roles off no agent polls here: nothing to warm.
+    rebuildInBackground: input.embeddedRoles,
   });
   const collections = new CollectionEvaluator(
     db,
@@ -245,8 +261,11 @@ async function assemble(input: {
       ...transport.bundleFields,
     }),
   });
-  managementPoint.register(app);
-  serverLocator.register(app);
+  if (input.embeddedRoles) {
+    managementPoint.register(app);
+    serverLocator.register(app);
+  }
+  // The content library is served either way: it is the source distribution points pull from.
   await app.register(distributionPointRoutes, { libraryDir: layout.content });
   await registerAdminApi(app, {
     db,
@@ -285,12 +304,14 @@ async function assemble(input: {
   });
   hierarchy.register(app);
   // Legacy clients (docs/legacy-client.md): off unless enabled; the list is signed with the site key.
-  await registerLegacyPoint(app, {
-    db,
-    siteCode: config.code,
-    siteKey: keys.site,
-    libraryDir: layout.content,
-  });
+  if (input.embeddedRoles) {
+    await registerLegacyPoint(app, {
+      db,
+      siteCode: config.code,
+      siteKey: keys.site,
+      libraryDir: layout.content,
+    });
+  }
   await registerConsole(app, {
     db,
     siteCode: config.code,
@@ -307,6 +328,7 @@ async function assemble(input: {
       collections.start();
       directory.publisher?.start();
       hierarchy.start();
+      siteSystems.startBackgroundWork();
       const housekeeping = () => {
         pruneInbox(db, new Date(Date.now() - protocolLimits.reportValidityMs - 24 * 3600 * 1000)).catch(
           (error: unknown) => app.log.error({ err: error }, 'pruning the report inbox failed'),
@@ -356,6 +378,7 @@ async function assemble(input: {
         await collections.stop();
         await directory.publisher?.stop();
         await hierarchy.stop();
+        await siteSystems.stop();
         await database.close();
         await lock.release();
       })();

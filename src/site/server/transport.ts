@@ -74,6 +74,8 @@ export interface SiteTransport {
   readonly bundleFields: { tlsCaCertificate?: string; tlsCaEndorsement?: string };
   /** Client certificates (undefined over plain HTTP). */
   readonly clientSecurity: ClientCertificateSecurity | undefined;
+  /** The hierarchy CA with its key (undefined over plain HTTP): certifies site systems' TLS keys. */
+  readonly issuing: SiteTls['issuing'] | undefined;
   /** The admin listener's URL (organisation certificate), or null. */
   readonly adminUrl: string | null;
   /** The site server's current certificate (undefined over plain HTTP). */
@@ -142,6 +144,7 @@ export async function prepareTransport(input: {
       httpsOptions: undefined,
       bundleFields: {},
       clientSecurity: undefined,
+      issuing: undefined,
       adminUrl,
       certificate: () => undefined,
       attach: async (app) => {
@@ -217,6 +220,7 @@ export async function prepareTransport(input: {
     ...plan,
     httpsOptions: optionsFor(current),
     bundleFields: tls.bundleFields,
+    issuing: tls.issuing,
     clientSecurity: {
       isRevoked: tls.isRevoked,
       certify: (clientId, publicKey, publicKeySha256, now) =>

@@ -118,3 +118,18 @@ async function writeState(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, 0o600);
 }
+
+/** How the folder's key files are protected: STEWARD_KEY_PASSPHRASE, or the random secret file. */
+export function siteSystemKeySecret(
+  layout: SiteSystemLayout,
+  config: SiteSystemConfig,
+): { passphrase: string } | { secretFile: string } {
+  if (config.keyProtection === 'secret-file') return { secretFile: layout.keySecret };
+  const passphrase = process.env['STEWARD_KEY_PASSPHRASE'];
+  if (passphrase === undefined || passphrase === '') {
+    throw new SiteSystemFolderError(
+      `${layout.dataDir} was installed with a passphrase: set STEWARD_KEY_PASSPHRASE to start it`,
+    );
+  }
+  return { passphrase };
+}

@@ -186,6 +186,11 @@ export class SiteTls {
     return { tlsCaCertificate: this.authority.certificatePem, tlsCaEndorsement: this.authority.endorsement };
   }
 
+  /** The CA with its key, to certify site systems installed on other hosts (docs/scale-out.md). */
+  get issuing(): { ca: CertificateAuthority; record: TlsAuthorityRecord } {
+    return { ca: this.ca, record: this.authority };
+  }
+
   /** True when a certificate serial is revoked (synchronous: consulted on every connection). */
   readonly isRevoked = (serialHex: string): boolean => this.#revoked.has(serialHex);
 
