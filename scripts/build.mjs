@@ -6,8 +6,13 @@ const agentOnly = process.argv.includes('--agent');
 
 if (!agentOnly) {
   await build({
-    entryPoints: ['src/cli/main.ts'],
-    outfile: 'dist/steward.mjs',
+    // Split into chunks beside steward.mjs (same folder, so import.meta.url paths hold): commands
+    // that need little, like `steward agent run`, load only their own modules (src/cli/main.ts).
+    entryPoints: { steward: 'src/cli/main.ts' },
+    outdir: 'dist',
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'steward-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -69,7 +69,23 @@ export function encodeEnvelope(envelope: Envelope): string {
 
 const maxSigLength = 4 * Math.ceil(algorithms.signature.signatureBytes / 3);
 
+/**
+ * Building a zod schema costs far more than running one (about 200 µs against a few), and every
+ * report, poll answer and document passes through here: one schema per signature limit, built
+ * once. Only a handful of limits exist in the code, so the cache stays tiny.
+ */
+const envelopeSchemas = new Map<number, ReturnType<typeof buildEnvelopeSchema>>();
+
 function envelopeSchema(maxSignatures: number) {
+  let schema = envelopeSchemas.get(maxSignatures);
+  if (schema === undefined) {
+    schema = buildEnvelopeSchema(maxSignatures);
+    envelopeSchemas.set(maxSignatures, schema);
+  }
+  return schema;
+}
+
+function buildEnvelopeSchema(maxSignatures: number) {
   return z.strictObject({
     payloadType: z
       .string()

@@ -6,12 +6,13 @@
  * enrolment refuses an MP whose certified key the directory does not publish, and never trusts on
  * first use. Entries ignored on the way (S4) are queued as status 11020 for the site.
  */
-import { directorySettingsOf, type DirectoryConfig } from '../../directory/lookup/index.js';
+import type { DirectoryConfig } from '../../directory/lookup/index.js';
+import { directorySettingsOf } from '../../directory/lookup/directory-settings.js';
 import { LocatorError, ManagementPointUnreachableError, RootRequiredError } from '../agent-errors.js';
 import { enrollAgent, type EnrollOptions, type EnrollResult } from '../enroll.js';
 import { agentLayout } from '../state/agent-layout.js';
 import { ManagementPointClient } from '../transport/management-point-client.js';
-import { locateInDirectory, rejectionStrings, type DirectoryLocation } from './directory-locator.js';
+import type { DirectoryLocation } from './directory-locator.js';
 import { rememberReported, writeDirectoryState } from './directory-refresh.js';
 
 /** At most this many ignored entries are reported at enrolment (each once). */
@@ -52,6 +53,8 @@ export async function enrollFromDirectory(options: DirectoryEnrollOptions): Prom
   const { directory, target, ...enrol } = options;
   // The settings are checked (and the password file read) before anything is written.
   const settings = directorySettingsOf(directory);
+  // The LDAP client is loaded only by the commands that read a directory (see directory-refresh.ts).
+  const { locateInDirectory, rejectionStrings } = await import('./directory-locator.js');
   const located = await locateInDirectory(directory, {
     target,
     now: options.now,

@@ -8,14 +8,14 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { directoryConfigOf, type RejectedEntry } from '../../directory/lookup/index.js';
+import type { RejectedEntry } from '../../directory/lookup/index.js';
+import { directoryConfigOf } from '../../directory/lookup/directory-settings.js';
 import { sha256Hex } from '../../trust/index.js';
 import { LocatorError } from '../agent-errors.js';
 import type { AgentConfig } from '../state/agent-config.js';
 import type { AgentLayout } from '../state/agent-layout.js';
 import { readState, writeState } from '../state/json-state.js';
 import { deriveRoot, readTrustState, type TrustView } from '../trust/agent-trust.js';
-import { locateInDirectory, rejectionStrings } from './directory-locator.js';
 
 const directoryStateSchema = z.strictObject({
   siteCode: z.string(),
@@ -108,6 +108,8 @@ export class DirectoryLocations {
     const trust = await readTrustState(this.layout.trust);
     if (trust === undefined) throw new LocatorError('the trust state is missing; enrol again');
     // C1: the root the agent holds (and valid rotations from it); the MP certificates must chain to it (C2).
+    // The LDAP client is loaded when a directory is read, not at start: most agents use none.
+    const { locateInDirectory, rejectionStrings } = await import('./directory-locator.js');
     const located = await locateInDirectory(directoryConfigOf(this.config.directory), {
       target: { siteCode: this.config.siteCode },
       held: deriveRoot(trust.chain, trust.pin, now),

@@ -12,12 +12,14 @@ export interface InboxReport {
 /**
  * Stores verified reports in the durable inbox (DESIGN.md section 6). Returns the message ids that
  * were new; the others were stored before (a resend or a replay) and are acknowledged without a
- * second copy. The caller acknowledges only after this commits.
+ * second copy. The caller acknowledges only after this commits. Reports in `appliedNow` are stored
+ * as processed: the caller applies them in the same transaction (the new ones only).
  */
 export async function storeReports(
   db: SiteDb,
   reports: readonly InboxReport[],
   now: Date,
+  appliedNow: ReadonlySet<string> = new Set(),
 ): Promise<Set<string>> {
   if (reports.length === 0) return new Set();
   const inserted = await db
@@ -30,7 +32,7 @@ export async function storeReports(
         sequence: report.sequence,
         envelope: report.envelope,
         received_at: now,
-        processed_at: null,
+        processed_at: appliedNow.has(report.messageId) ? now : null,
       })),
     )
     .onConflict((oc) => oc.column('message_id').doNothing())
