@@ -11,6 +11,8 @@ import type { InboxProcessor } from '../reports/inbox-processor.js';
 import { distributionPointUrls } from '../site-systems/site-systems.js';
 import { defaultHierarchyConfig } from './hierarchy-config.js';
 import { HierarchyService } from './hierarchy-service.js';
+import type { LinkTls } from './http-client.js';
+import type { SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
 import { resolveHierarchySettings } from './hierarchy-settings.js';
 
 /**
@@ -31,6 +33,8 @@ export function createSiteHierarchy(input: {
   /** Reads boundaries and site systems again when those of sites below change. */
   serverLocator?: { invalidate(): void };
   trustBundle: () => Promise<TrustBundle>;
+  /** Site links over mutual TLS, and the central site's issuer of site certificates (transport.ts). */
+  transport?: { linkTls: LinkTls; siteCertificateIssuer: SiteCertificateIssuer | undefined };
 }): HierarchyService {
   const { db, config } = input;
   return new HierarchyService({
@@ -59,6 +63,9 @@ export function createSiteHierarchy(input: {
     },
     log: (level, message, error) => input.log[level]({ err: error }, message),
     ...senderTimings(),
+    ...(input.transport === undefined
+      ? {}
+      : { linkTls: input.transport.linkTls, tlsIssuer: input.transport.siteCertificateIssuer }),
   });
 }
 

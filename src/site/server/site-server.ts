@@ -244,6 +244,7 @@ async function assemble(input: {
       ...(await loadTrustBundle(db, config.code, mpName)),
       ...transport.bundleFields,
     }),
+    transport: { linkTls: () => transport.linkTls(), siteCertificateIssuer: transport.siteCertificateIssuer },
   });
   managementPoint.register(app);
   serverLocator.register(app);
