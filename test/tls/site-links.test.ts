@@ -183,6 +183,24 @@ describe('site-to-site mutual TLS', () => {
     expect(link(await child.api<HierarchyView>('GET', '/hierarchy'), 'MTC').lastError).toBeNull();
   });
 
+  it('certifies a grandchild through the intermediate primary; its link to the primary runs over mutual TLS', async () => {
+    const grandchild = await joinHttpsChild(child, 'MTQ', '127.0.0.3', tls);
+    try {
+      const served = await peerCertificate(grandchild.host, grandchild.port);
+      expect(served.subject.CN).toBe('MTQ site server');
+      expect(served.issuer.CN).toContain('Steward hierarchy CA MTC');
+      await waitUntil(
+        async () => link(await child.api<HierarchyView>('GET', '/hierarchy'), 'MTQ').inboundSequence >= 1,
+        'the grandchild to send to the primary over mutual TLS',
+        60_000,
+        250,
+      );
+      expect(link(await grandchild.api<HierarchyView>('GET', '/hierarchy'), 'MTP').lastError).toBeNull();
+    } finally {
+      await grandchild.remove();
+    }
+  }, 240_000);
+
   it('refuses a link connection without a client certificate (ERR_SITE_LINK_PEER)', async () => {
     for (const site of [central, child]) {
       const other = site === central ? 'MTP' : 'MTC';

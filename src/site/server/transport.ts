@@ -162,6 +162,10 @@ export async function prepareTransport(input: {
   }
   if (plan.scheme === 'http') {
     let adminServer: HttpsServer | undefined;
+    // Opened now, not on first use: certifying runs inside a database transaction, and the CA's
+    // records must not be read on another connection then (PGlite has one). Without a CA (an old
+    // data folder whose root key is offline) children join without site certificates.
+    const caOverHttp = central ? await openCa().catch(() => undefined) : undefined;
     return {
       ...plan,
       httpsOptions: undefined,
@@ -181,9 +185,10 @@ export async function prepareTransport(input: {
       },
       clientRevoked: () => Promise.resolve(),
       linkTls: () => undefined,
-      siteCertificateIssuer: central
-        ? siteCertificateIssuer(openCa, settings.serverCertificateDays)
-        : undefined,
+      siteCertificateIssuer:
+        caOverHttp === undefined
+          ? undefined
+          : siteCertificateIssuer(() => Promise.resolve(caOverHttp), settings.serverCertificateDays),
       close: () => closeServer(adminServer),
     };
   }

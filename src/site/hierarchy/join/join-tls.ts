@@ -42,12 +42,16 @@ export async function siteTlsKey(
   return key;
 }
 
+const certificateDnsName =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
 /** The request for a site server certificate: the public key and the names the listener serves. */
 export function siteTlsRequest(key: TlsKey, listenHost: string, publicUrl: string | null): SiteTlsRequest {
   const names = serverNames(listenHost, publicUrl);
   return {
     publicKey: Buffer.from(key.publicKeyDer()).toString('base64'),
-    dnsNames: names.dnsNames,
+    // A machine name a certificate cannot carry (an underscore, a long label) is left out.
+    dnsNames: names.dnsNames.filter((name) => certificateDnsName.test(name)),
     ipAddresses: names.ipAddresses,
   };
 }
