@@ -201,6 +201,22 @@ describe('site-to-site mutual TLS', () => {
     }
   }, 240_000);
 
+  it('a secondary site presents its site certificate on its link to the HTTPS primary', async () => {
+    const secondary = await joinHttpsChild(child, 'MTS', '127.0.0.4', tls, 'secondary');
+    try {
+      const certificate = await readFile(siteDataLayout(secondary.dataDir).tlsServerCertificate, 'utf8');
+      expect(certificate).toContain('BEGIN CERTIFICATE');
+      await waitUntil(
+        async () => link(await child.api<HierarchyView>('GET', '/hierarchy'), 'MTS').inboundSequence >= 1,
+        'the secondary to send to the primary over mutual TLS',
+        60_000,
+        250,
+      );
+    } finally {
+      await secondary.remove();
+    }
+  }, 240_000);
+
   it('refuses a link connection without a client certificate (ERR_SITE_LINK_PEER)', async () => {
     for (const site of [central, child]) {
       const other = site === central ? 'MTP' : 'MTC';

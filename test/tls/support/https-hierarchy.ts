@@ -40,30 +40,60 @@ function handle(input: {
   token: string;
   tls: () => TlsClientOptions;
   startArgs: readonly string[];
+  /** A secondary site serves plain HTTP (on loopback). */
+  scheme?: 'https' | 'http';
 }): HttpsHierarchySite {
-  const url = `https://${input.host}:${input.port}`;
+  const scheme = input.scheme ?? 'https';
+  const url = `${scheme}://${input.host}:${input.port}`;
+  const get = async (path: string, headers: Record<string, string>, method = 'GET', body?: string) => {
+    if (scheme === 'http') {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      return { status: response.status, text: await response.text() };
+    }
+    const response = await httpsFetch(`${url}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      tls: input.tls(),
+      timeoutMs: 60_000,
+    });
+    return { status: response.status, text: Buffer.from(response.body).toString('utf8') };
+  };
   const site: HttpsHierarchySite = {
     ...input,
     url,
     process: null,
     start: async () => {
       if (site.process?.running() === true) return;
+      let lastError = '';
+      const tlsArgs = scheme === 'https' ? ['--tls', 'always'] : [];
       const started = startSteward(
-        ['site', 'start', '--data', input.dataDir, '--tls', 'always', ...input.startArgs],
-        { env: fastHierarchyEnv },
+        ['site', 'start', '--data', input.dataDir, ...tlsArgs, ...input.startArgs],
+        {
+          env: fastHierarchyEnv,
+        },
       );
       site.process = started;
       await waitUntil(
         async () => {
           if (!started.running()) throw new Error(`site ${input.code} exited: ${started.stderr()}`);
-          const answer = await httpsFetch(`${url}/health`, { tls: input.tls(), timeoutMs: 2000 }).catch(
-            () => undefined,
-          );
+          const answer = await get('/health', {}).catch((error: unknown) => {
+            lastError = String((error as Error & { cause?: unknown }).cause ?? error);
+            return undefined;
+          });
           return answer?.status === 200;
         },
-        `site ${input.code} to answer /health over HTTPS`,
+        `site ${input.code} to answer /health`,
         60_000,
-      );
+      ).catch((error: unknown) => {
+        throw new Error(
+          `${(error as Error).message}; last error: ${lastError}; its output: ${started.stdout().slice(-1500)} ${started.stderr().slice(-1500)}`,
+        );
+      });
     },
     stop: async () => {
       const running = site.process;
@@ -72,17 +102,16 @@ function handle(input: {
       await running.stop('SIGTERM');
     },
     api: async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-      const response = await httpsFetch(`${url}/api/v1${path}`, {
-        method,
-        headers: {
+      const response = await get(
+        `/api/v1${path}`,
+        {
           authorization: `Bearer ${input.token}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        tls: input.tls(),
-        timeoutMs: 60_000,
-      });
-      const text = Buffer.from(response.body).toString('utf8');
+        method,
+        body === undefined ? undefined : JSON.stringify(body),
+      );
+      const text = response.text;
       if (response.status >= 400)
         throw new Error(`${input.code} ${method} ${path}: ${response.status} ${text}`);
       return JSON.parse(text) as T;
@@ -137,25 +166,28 @@ export async function startHttpsCentral(
   return { site, caPem, tls };
 }
 
-/** A child joined to an HTTPS parent with a fresh join token (over HTTPS), then started. */
+/**
+ * A child joined to an HTTPS parent with a fresh join token (over HTTPS), then started: a primary
+ * serving HTTPS, or a secondary (which serves plain HTTP on loopback).
+ */
 export async function joinHttpsChild(
   parent: HttpsHierarchySite,
   code: string,
   host: string,
   tls: TlsClientOptions,
+  siteType: 'primary' | 'secondary' = 'primary',
 ): Promise<HttpsHierarchySite> {
+  const scheme = siteType === 'primary' ? 'https' : 'http';
   const dir = await mkdtemp(join(tmpdir(), `steward-mtls-${code.toLowerCase()}-`));
   const dataDir = join(dir, 'site');
   const port = await freePort();
-  const { token } = await parent.api<{ token: string }>('POST', '/hierarchy/join-tokens', {
-    siteType: 'primary',
-  });
+  const { token } = await parent.api<{ token: string }>('POST', '/hierarchy/join-tokens', { siteType });
   await joinParentSite({
     dataDir,
     code,
     name: `Site ${code}`,
     listen: `${host}:${port}`,
-    publicUrl: `https://${host}:${port}`,
+    publicUrl: `${scheme}://${host}:${port}`,
     database: null,
     passphrase: null,
     approval: 'token',
@@ -176,6 +208,7 @@ export async function joinHttpsChild(
     token: await tokenOf(dataDir),
     tls: () => tls,
     startArgs: [],
+    scheme,
   });
   await site.start();
   return site;

@@ -24,6 +24,7 @@ import { DataFolderError } from '../../site-errors.js';
 import { stewardVersion } from '../../version.js';
 import { defaultHierarchyConfig } from '../hierarchy-config.js';
 import { HierarchyService } from '../hierarchy-service.js';
+import { openSiteCertificateRenewal } from '../tls/site-certificate-renewal.js';
 import { senderTimings } from '../site-hierarchy.js';
 import { resolveHierarchySettings } from '../hierarchy-settings.js';
 import { parentLink } from '../links/link-store.js';
@@ -94,7 +95,20 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       done();
     });
 
+    // Its site server certificate (from its join) is its client certificate toward an https parent.
+    const credentials = await openSiteCertificateRenewal({
+      config,
+      layout,
+      db,
+      listenHost: listen.host,
+      now: new Date(),
+    }).catch(() => undefined);
+    const renewal = credentials?.renewal;
+    const linkTls = () => renewal?.linkTls();
+    renewal?.setLog(log);
+    renewal?.start();
     const hierarchy = new HierarchyService({
+      linkTls,
       db,
       code: config.code,
       name: config.name,
@@ -125,6 +139,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       parentUrl: parent.url,
       revalidateMs: options.proxyRevalidateMs ?? resolveHierarchySettings().proxyRevalidate,
       reportsQueued: () => hierarchy.sender.wake(),
+      tls: linkTls,
       log: (message, error) => log.warn({ err: error }, message),
     });
     proxy.register(app);
@@ -173,6 +188,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
           await started?.close();
           await rm(layout.runtime, { force: true });
           await hierarchy.stop();
+          renewal?.stop();
           await database.close();
           await lock.release();
         })();
