@@ -4,7 +4,9 @@
  * creates (198.18.0.0/15, the benchmarking range, inside the namespaces only), the primary routing
  * between its two links like a branch-office WAN. Children join with join tokens through the real
  * CLI; an agent in the secondary's namespace gets a central deployment through the proxy MP and
- * the secondary's DP, and its status reaches the central site. Skipped where namespaces cannot be
+ * the secondary's DP, and its status reaches the central site. The central and primary sites serve
+ * HTTPS (the default off loopback) and their links run over mutual TLS with site certificates
+ * (docs/tls.md); the secondary serves plain HTTP. Skipped where namespaces cannot be
  * made (not root, no `ip netns`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -36,6 +38,8 @@ const address = {
 };
 const port = 18430;
 const started: ChildProcess[] = [];
+/** The hierarchy CA certificate (the central site's tls/ca.pem) that admin calls over HTTPS trust. */
+let caFile = '-';
 
 function ip(...args: string[]): void {
   const result = spawnSync('ip', args, { encoding: 'utf8' });
@@ -100,12 +104,23 @@ async function apiIn<T>(
   body?: unknown,
 ): Promise<T> {
   const script = `
-    const [url, token, method, body] = process.argv.slice(1);
+    const [url, token, method, body, caFile] = process.argv.slice(1);
     const headers = token === '-' ? {} : { authorization: 'Bearer ' + token };
     if (body !== '-') headers['content-type'] = 'application/json';
-    fetch(url, { method, headers, body: body === '-' ? undefined : body })
-      .then(async (r) => { const t = await r.text(); if (!r.ok) { console.error(r.status, t); process.exit(1); } process.stdout.write(t); })
-      .catch((e) => { console.error(e.message); process.exit(1); });`;
+    const done = (status, t) => { if (status >= 400) { console.error(status, t); process.exit(1); } process.stdout.write(t); };
+    const fail = (e) => { console.error(e.message); process.exit(1); };
+    if (url.startsWith('https:')) {
+      const ca = require('node:fs').readFileSync(caFile, 'utf8');
+      const request = require('node:https').request(url, { method, headers, ca: [ca] }, (r) => {
+        let t = ''; r.on('data', (c) => (t += c)); r.on('end', () => done(r.statusCode, t));
+      });
+      request.on('error', fail);
+      request.end(body === '-' ? undefined : body);
+    } else {
+      fetch(url, { method, headers, body: body === '-' ? undefined : body })
+        .then(async (r) => done(r.status, await r.text()))
+        .catch(fail);
+    }`;
   const child = spawn(
     'ip',
     [
@@ -119,6 +134,7 @@ async function apiIn<T>(
       token ?? '-',
       method,
       body === undefined ? '-' : JSON.stringify(body),
+      caFile,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -136,9 +152,9 @@ async function apiIn<T>(
 describe.skipIf(!available)('a hierarchy across network namespaces', () => {
   let dir: string;
   const urls = {
-    central: `http://${address.central}:${port}`,
-    primary: `http://${address.primaryUp}:${port}`,
-    primaryForSecondary: `http://${address.primaryDown}:${port}`,
+    central: `https://${address.central}:${port}`,
+    primary: `https://${address.primaryUp}:${port}`,
+    primaryForSecondary: `https://${address.primaryDown}:${port}`,
     secondary: `http://${address.secondary}:${port}`,
   };
   let tokens: { central: string; primary: string };
@@ -185,8 +201,9 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       keyFileCost: testKeyFileCost,
     });
     rootFingerprint = central.rootFingerprint;
-    const plainHttp = ['--tls', 'never', '--insecure-http'];
-    await startSiteIn(ns.central, join(dir, 'central'), urls.central, plainHttp);
+    // HTTPS (the default off loopback); the admin calls trust the hierarchy CA only.
+    caFile = join(dir, 'central', 'tls', 'ca.pem');
+    await startSiteIn(ns.central, join(dir, 'central'), urls.central);
     const centralToken = (JSON.parse(await readFile(central.credentialsPath, 'utf8')) as { token: string })
       .token;
 
@@ -218,7 +235,7 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       rootFingerprint,
     ]);
     primaryEnrolment = primary.enrolmentToken;
-    await startSiteIn(ns.primary, join(dir, 'primary'), urls.primary, plainHttp);
+    await startSiteIn(ns.primary, join(dir, 'primary'), urls.primary);
     const primaryToken = (
       JSON.parse(await readFile(join(dir, 'primary', 'admin-credentials.json'), 'utf8')) as { token: string }
     ).token;

@@ -14,7 +14,12 @@ import {
 } from '../../protocol/index.js';
 import type { SiteDatabase } from '../../site/database/schema.js';
 import { SiteLinkUnreachableError } from '../../site/hierarchy/hierarchy-errors.js';
-import { describeAnswer, siteFetch, type BoundedAnswer } from '../../site/hierarchy/http-client.js';
+import {
+  describeAnswer,
+  siteFetch,
+  type BoundedAnswer,
+  type LinkTls,
+} from '../../site/hierarchy/http-client.js';
 import { enqueue } from '../../site/hierarchy/links/outbox.js';
 import { record } from '../../site/hierarchy/records.js';
 import { readSetting, writeSetting } from '../../site/hierarchy/settings.js';
@@ -50,6 +55,8 @@ export interface ProxyManagementPointOptions {
   /** Reports were queued for the parent. */
   reportsQueued(): void;
   log(message: string, error?: unknown): void;
+  /** Toward a parent served over https: the hierarchy CA and this site's certificate (docs/tls.md). */
+  tls?: LinkTls;
 }
 
 const clientIdPattern = /^[0-9a-f]{64}$/;
@@ -131,7 +138,7 @@ export class ProxyManagementPoint {
     try {
       const answer = await siteFetch(
         `${this.options.parentUrl}${managementPointPaths.trust}`,
-        { timeoutMs: 15_000 },
+        { timeoutMs: 15_000, tls: this.options.tls?.() },
         protocolLimits.maxResponseBytes,
       );
       if (answer.status !== 200) throw remoteError(answer);
@@ -163,7 +170,7 @@ export class ProxyManagementPoint {
     }
     const answer = await siteFetch(
       `${this.options.parentUrl}${managementPointPaths.register}`,
-      { body: { registration }, timeoutMs: 30_000 },
+      { body: { registration }, timeoutMs: 30_000, tls: this.options.tls?.() },
       64 * 1024,
     );
     if (answer.status !== 200) throw remoteError(answer);
@@ -233,7 +240,11 @@ export class ProxyManagementPoint {
     const trust = await this.#currentTrust();
     const answer = await siteFetch(
       `${this.options.parentUrl}${managementPointPaths.policy(clientId)}`,
-      { timeoutMs: 15_000, headers: cached?.etag == null ? {} : { 'if-none-match': cached.etag } },
+      {
+        timeoutMs: 15_000,
+        headers: cached?.etag == null ? {} : { 'if-none-match': cached.etag },
+        tls: this.options.tls?.(),
+      },
       protocolLimits.maxResponseBytes,
     );
     const { db } = this.options;
@@ -295,7 +306,7 @@ export class ProxyManagementPoint {
     const trust = await this.#currentTrust();
     const answer = await siteFetch(
       `${this.options.parentUrl}${managementPointPaths.policyBody(policyId, version)}`,
-      { timeoutMs: 15_000 },
+      { timeoutMs: 15_000, tls: this.options.tls?.() },
       protocolLimits.maxResponseBytes,
     );
     if (answer.status !== 200) throw remoteError(answer);
@@ -392,7 +403,7 @@ export class ProxyManagementPoint {
     if (forward.length > 0) {
       const answer = await siteFetch(
         `${this.options.parentUrl}${managementPointPaths.reports}`,
-        { body: { reports: forward.map((f) => f.text) }, timeoutMs: 30_000 },
+        { body: { reports: forward.map((f) => f.text) }, timeoutMs: 30_000, tls: this.options.tls?.() },
         256 * 1024,
       );
       if (answer.status !== 200) throw remoteError(answer);

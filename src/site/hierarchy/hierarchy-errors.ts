@@ -79,6 +79,15 @@ export class SiteLinkUnreachableError extends StewardError {
   override readonly retryable = true;
 }
 
+/**
+ * A site link endpoint reached over TLS without a site server certificate from the hierarchy CA
+ * whose site code is the site the signed envelope claims to come from (docs/tls.md).
+ */
+export class SiteLinkPeerError extends StewardError {
+  readonly code = 'ERR_SITE_LINK_PEER';
+  override readonly status = 403;
+}
+
 /** An object replicated from a parent site: it is changed at the site that created it. */
 export class ReadOnlyObjectError extends StewardError {
   readonly code = 'ERR_READ_ONLY_OBJECT';

@@ -5,7 +5,7 @@ import { TokenBuckets } from '../../roles/management-point/rate-limit.js';
 import type { SigningKey } from '../../trust/index.js';
 import type { SiteDatabase } from '../database/schema.js';
 import type { SecurityMode } from '../security-mode/security-mode.js';
-import { InvalidRequestError } from '../site-errors.js';
+import { InvalidRequestError, NotFoundError } from '../site-errors.js';
 import { RateLimitedError } from '../../roles/management-point/mp-errors.js';
 import { ContentPuller } from './content/content-puller.js';
 import { downAppliers, secondaryDownAppliers } from './flows/apply-down.js';
@@ -29,6 +29,11 @@ import { hierarchyPaths } from './hierarchy-paths.js';
 import { publishSiteControl, type SiteControlSource } from './site-control.js';
 import type { HierarchyAdmin } from './hierarchy-admin.js';
 import { exportParentAnswer, importChildKeyRequest } from './join/manual-key-exchange.js';
+import type { LinkTls } from './http-client.js';
+import { linkPeerSite } from './tls/link-peer.js';
+import { siteTlsCertificateApplier, siteTlsRequestApplier } from './tls/site-certificate-flows.js';
+import type { SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
+import { hierarchyCaBundle } from '../tls/site-certificate-store.js';
 
 /** Largest site-message request body: the 16 MiB envelope in its JSON wrapper. */
 export const maxSiteMessageRequestBytes = 17 * 1024 * 1024;
@@ -56,6 +61,10 @@ export interface HierarchyServiceOptions {
   siteSystems?: SiteControlSource['siteSystems'];
   /** How often the site control is compared with the one sent last (a change is sent at once). */
   siteControlIntervalMs?: number;
+  /** Mutual TLS toward sites served over https: the hierarchy CA and this site's certificate. */
+  linkTls?: LinkTls;
+  /** The central site's issuer of site server certificates. */
+  tlsIssuer?: SiteCertificateIssuer | undefined;
 }
 
 /**
@@ -80,12 +89,14 @@ export class HierarchyService {
       siteKey: options.siteKey,
       ...(options.senderIdleMs === undefined ? {} : { idleMs: options.senderIdleMs }),
       ...(options.senderRetryMs === undefined ? {} : { retryMs: options.senderRetryMs }),
+      ...(options.linkTls === undefined ? {} : { tls: options.linkTls }),
       log,
     });
     this.puller = new ContentPuller(options.db, {
       libraryDir: options.libraryDir,
       // A secondary site keeps no package rows: its DP serves what the library holds, once verified.
       recordVersions: options.siteType !== 'secondary',
+      ...(options.linkTls === undefined ? {} : { tls: options.linkTls }),
       log,
       onPulled: () => this.captureSoon(),
     });
@@ -110,6 +121,7 @@ export class HierarchyService {
       hierarchy: this.options.hierarchy,
       contentUrl: await this.options.contentUrl(),
       events: this.events,
+      tlsIssuer: this.options.tlsIssuer,
     };
   }
 
@@ -138,7 +150,14 @@ export class HierarchyService {
       const { joinId } = parse(z.object({ joinId: z.string().regex(/^[0-9a-f]{32}$/) }), request.params);
       return joinStatus(await this.joinSite(), joinId, new Date());
     });
+    app.get(hierarchyPaths.tlsCa, async () => {
+      const ca = await hierarchyCaBundle(this.options.db);
+      if (ca === undefined) throw new NotFoundError('this site holds no hierarchy TLS CA');
+      return ca;
+    });
     app.post(hierarchyPaths.messages, { bodyLimit: maxSiteMessageRequestBytes }, async (request) => {
+      // Over HTTPS: the sending site's certificate, before anything else is read (link-peer.ts).
+      const peerSite = linkPeerSite(request.raw.socket);
       const body = parse(
         z.strictObject({
           message: z.string().max(maxSiteMessageRequestBytes).optional(),
@@ -155,7 +174,7 @@ export class HierarchyService {
           hierarchy: this.options.hierarchy,
           log: (message, error) => this.options.log('warn', message, error),
         },
-        { message: body.message, unsigned: body.unsigned },
+        { message: body.message, unsigned: body.unsigned, peerSite },
         new Date(),
       );
       if (answer.status === 'applied') this.captureSoon();
@@ -165,12 +184,25 @@ export class HierarchyService {
 
   async #appliers(): Promise<Partial<Record<string, RecordApplier>>> {
     const site = await this.joinSite();
-    if (this.options.siteType === 'secondary') return secondaryDownAppliers(this.events);
+    const certificates = {
+      code: this.options.code,
+      siteType: this.options.siteType,
+      tlsIssuer: this.options.tlsIssuer,
+      queued: () => this.sender.wake(),
+    };
+    if (this.options.siteType === 'secondary') {
+      return {
+        ...secondaryDownAppliers(this.events),
+        'site-tls-certificate': siteTlsCertificateApplier(certificates),
+      };
+    }
     return {
       ...downAppliers(this.events),
       ...upAppliers(this.events),
       'certify-request': certifyRequestApplier(site),
       'join-result': joinResultApplier(site),
+      'site-tls-request': siteTlsRequestApplier(certificates),
+      'site-tls-certificate': siteTlsCertificateApplier(certificates),
     };
   }
 

@@ -22,6 +22,19 @@ const keyRecord = z.strictObject({
   publicKey: z.string().max(64),
 });
 const siteType = z.enum(['central', 'primary', 'secondary']);
+const pem = z
+  .string()
+  .min(1)
+  .max(64 * 1024);
+
+/** What a site asks its TLS certificate for: its public key (base64 SPKI DER) and the names it serves. */
+export const siteTlsRequestShape = {
+  publicKey: z.string().min(1).max(512),
+  dnsNames: z.array(z.string().min(1).max(253)).max(32),
+  ipAddresses: z.array(z.string().min(1).max(64)).max(32),
+};
+export const siteTlsRequestSchema = z.strictObject(siteTlsRequestShape);
+export type SiteTlsRequest = z.output<typeof siteTlsRequestSchema>;
 
 const programSchema = z.strictObject({
   name: text(128).min(1),
@@ -94,8 +107,12 @@ export const recordSchemas = {
     state: z.enum(['certified', 'refused']),
     siteCertificate: envelope.nullable(),
     mpCertificate: envelope.nullable(),
+    /** The child site server's TLS certificate from the hierarchy CA (PEM), when it asked for one. */
+    tlsCertificate: pem.nullable().optional(),
     error: text(1000).nullable(),
   }),
+  /** A renewed site server TLS certificate, on its way down to the site it names. */
+  'site-tls-certificate': z.strictObject({ siteCode: code, certificate: pem }),
   // ---- up: from a child to its parent ----
   'site-control': z.strictObject({
     siteCode: code,
@@ -176,6 +193,8 @@ export const recordSchemas = {
     /** The child's join request, signed by the key it asks to certify (proof of possession). */
     request: envelope,
   }),
+  /** A site asks the central site's hierarchy CA to renew its site server certificate. */
+  'site-tls-request': z.strictObject({ siteCode: code, ...siteTlsRequestShape }),
   /** A client report received by a secondary site's proxy management point, forwarded as signed. */
   'client-report': z.strictObject({ envelope }),
 } as const;
@@ -193,6 +212,7 @@ export const downRecordTypes: ReadonlySet<RecordType> = new Set([
   'root',
   'certificate',
   'join-result',
+  'site-tls-certificate',
 ]);
 
 export const upRecordTypes: ReadonlySet<RecordType> = new Set([
@@ -204,6 +224,7 @@ export const upRecordTypes: ReadonlySet<RecordType> = new Set([
   'deployment-summary',
   'certify-request',
   'client-report',
+  'site-tls-request',
 ]);
 
 export function isRecordType(type: string): type is RecordType {

@@ -12,6 +12,8 @@ import { distributionPointUrls } from '../site-systems/site-systems.js';
 import { defaultHierarchyConfig } from './hierarchy-config.js';
 import { securityModeOf } from '../security-mode/security-mode.js';
 import { HierarchyService } from './hierarchy-service.js';
+import type { LinkTls } from './http-client.js';
+import type { SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
 import { resolveHierarchySettings } from './hierarchy-settings.js';
 
 /**
@@ -32,6 +34,8 @@ export function createSiteHierarchy(input: {
   /** Reads boundaries and site systems again when those of sites below change. */
   serverLocator?: { invalidate(): void };
   trustBundle: () => Promise<TrustBundle>;
+  /** Site links over mutual TLS, and the central site's issuer of site certificates (transport.ts). */
+  transport?: { linkTls: LinkTls; siteCertificateIssuer: SiteCertificateIssuer | undefined };
 }): HierarchyService {
   const { db, config } = input;
   return new HierarchyService({
@@ -61,6 +65,9 @@ export function createSiteHierarchy(input: {
     },
     log: (level, message, error) => input.log[level]({ err: error }, message),
     ...senderTimings(),
+    ...(input.transport === undefined
+      ? {}
+      : { linkTls: input.transport.linkTls, tlsIssuer: input.transport.siteCertificateIssuer }),
   });
 }
 

@@ -260,6 +260,7 @@ async function assemble(input: {
       ...(await loadTrustBundle(db, config.code, mpName)),
       ...transport.bundleFields,
     }),
+    transport: { linkTls: () => transport.linkTls(), siteCertificateIssuer: transport.siteCertificateIssuer },
   });
   if (input.embeddedRoles) {
     managementPoint.register(app);

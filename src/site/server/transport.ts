@@ -12,7 +12,15 @@ import { appendAudit } from '../../admin/audit-log/index.js';
 import type { ClientCertificateSecurity } from '../../roles/management-point/client-certificate.js';
 import { SettingsError } from '../../platform/settings.js';
 import { siteServerSettings } from '../site-settings.js';
-import { refuseRevokedClients, serverTlsOptions, type TlsServerOptions } from '../../trust/tls/index.js';
+import {
+  refuseRevokedClients,
+  serverTlsOptions,
+  tlsOptionsFor,
+  type TlsClientOptions,
+  type TlsServerOptions,
+} from '../../trust/tls/index.js';
+import { siteCertificateIssuer, type SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
+import { prepareJoinedSiteTransport } from './joined-site-transport.js';
 import type { SiteConfig } from '../data-folder/site-config.js';
 import type { SiteDataLayout } from '../data-folder/layout.js';
 import { keySecretFor, type SiteKeys } from '../data-folder/site-keys.js';
@@ -84,6 +92,10 @@ export interface SiteTransport {
   attach(app: FastifyInstance): Promise<void>;
   /** A client was revoked: its certificates are refused from the next connection (and request) on. */
   clientRevoked(clientId: string): Promise<void>;
+  /** Site links to sites served over https: the hierarchy CA and this site's certificate. */
+  linkTls(): TlsClientOptions | undefined;
+  /** The hierarchy CA's issuer of other sites' server certificates (the central site only). */
+  readonly siteCertificateIssuer: SiteCertificateIssuer | undefined;
   close(): Promise<void>;
 }
 
@@ -137,8 +149,25 @@ export async function prepareTransport(input: {
   const adminAddress = settings.adminListen === '' ? undefined : parseListen(settings.adminListen);
   const adminUrl = adminAddress === undefined ? null : listenUrl(adminAddress, 'https');
 
+  const openCa = () =>
+    SiteTls.open({
+      db,
+      layout,
+      secret: keySecretFor(config, layout),
+      rootSigners: input.keys.root,
+      siteCode: config.code,
+      now: new Date(),
+    });
+  const central = config.siteType === 'central';
+  if (plan.scheme === 'https' && !central) {
+    return prepareJoinedSiteTransport({ ...input, plan, organisation, adminAddress, adminUrl });
+  }
   if (plan.scheme === 'http') {
     let adminServer: HttpsServer | undefined;
+    // Opened now, not on first use: certifying runs inside a database transaction, and the CA's
+    // records must not be read on another connection then (PGlite has one). Without a CA (an old
+    // data folder whose root key is offline) children join without site certificates.
+    const caOverHttp = central ? await openCa().catch(() => undefined) : undefined;
     return {
       ...plan,
       httpsOptions: undefined,
@@ -158,18 +187,16 @@ export async function prepareTransport(input: {
           adminServer = await startAdminListener(app, organisation, adminAddress);
       },
       clientRevoked: () => Promise.resolve(),
+      linkTls: () => undefined,
+      siteCertificateIssuer:
+        caOverHttp === undefined
+          ? undefined
+          : siteCertificateIssuer(() => Promise.resolve(caOverHttp), settings.serverCertificateDays),
       close: () => closeServer(adminServer),
     };
   }
 
-  const tls = await SiteTls.open({
-    db,
-    layout,
-    secret: keySecretFor(config, layout),
-    rootSigners: input.keys.root,
-    siteCode: config.code,
-    now: input.now,
-  });
+  const tls = await openCa();
   const names = serverNames(input.listenHost, config.publicUrl);
   let current: ServerCertificate = await tls.serverCertificate(
     names,
@@ -247,6 +274,14 @@ export async function prepareTransport(input: {
     clientRevoked: async (clientId) => {
       tls.addRevoked(await revokeClientCertificates(db, clientId, new Date()));
     },
+    // The central site's own certificate carries clientAuth: it is its client certificate on links.
+    linkTls: () =>
+      tlsOptionsFor({
+        caPem: tls.caCertificatePems,
+        clientCertPem: current.certificatePem,
+        clientKeyPem: current.keyPem,
+      }),
+    siteCertificateIssuer: siteCertificateIssuer(() => Promise.resolve(tls), settings.serverCertificateDays),
     close: async () => {
       closed = true;
       clearTimeout(renewalTimer);
@@ -269,7 +304,7 @@ async function readSetting(path: string, flag: string): Promise<string> {
  * certificate. It asks for no client certificate, so the management point's client endpoints
  * answer 401 there: agents use the main listener.
  */
-async function startAdminListener(
+export async function startAdminListener(
   app: FastifyInstance,
   options: TlsServerOptions,
   address: { host: string; port: number },
@@ -288,7 +323,7 @@ async function startAdminListener(
   return server;
 }
 
-async function closeServer(server: HttpsServer | undefined): Promise<void> {
+export async function closeServer(server: HttpsServer | undefined): Promise<void> {
   if (server === undefined) return;
   await new Promise<void>((resolve) => {
     server.close(() => resolve());

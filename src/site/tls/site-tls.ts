@@ -12,6 +12,8 @@ import type { KeyFileOptions, KeySecret, SigningKey } from '../../trust/index.js
 import {
   certificateNeedsRenewal,
   certifyClientPublicKey,
+  certifySiteServerKey,
+  siteServerCommonName,
   createHierarchyCa,
   defaultRenewalFraction,
   describeCertificate,
@@ -22,6 +24,7 @@ import {
   writeTlsKeyFile,
   type CertificateAuthority,
   type CertifiedPublicKey,
+  type SiteTlsPublicKey,
   type TlsKey,
   type TlsPublicKey,
 } from '../../trust/tls/index.js';
@@ -272,6 +275,38 @@ export class SiteTls {
       renewAt: renewalTime(issued.notBefore, issued.notAfter),
       renewed: true,
     };
+  }
+
+  /**
+   * Certifies another site server's TLS public key (a child site's, from its join or renewal
+   * request) and records it, in the caller's transaction when one is open.
+   */
+  async certifySiteServer(
+    db: SiteDb,
+    input: { siteCode: string; key: SiteTlsPublicKey; names: ServerNames; validityDays: number; now: Date },
+  ): Promise<CertifiedPublicKey> {
+    const issued = await certifySiteServerKey(this.ca, {
+      siteCode: input.siteCode,
+      publicKey: input.key.publicKey,
+      dnsNames: input.names.dnsNames,
+      ipAddresses: input.names.ipAddresses,
+      validityDays: input.validityDays,
+      now: input.now,
+    });
+    await saveIssuedCertificate(db, {
+      serialHex: issued.serialHex,
+      caVersion: this.authority.version,
+      kind: 'server',
+      subject: siteServerCommonName(input.siteCode),
+      clientId: null,
+      names: [...input.names.dnsNames, ...input.names.ipAddresses],
+      publicKeySha256: input.key.publicKeySha256,
+      certificatePem: issued.certificatePem,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      issuedAt: input.now,
+    });
+    return issued;
   }
 
   /** Certifies an approved client's TLS public key (from a verified request) and records it. */

@@ -104,8 +104,8 @@ export type ClientPublicKeyOptions = {
 type WebCryptoKey = webcrypto.CryptoKey;
 
 /** Extended key usage OIDs: TLS server and TLS client authentication. */
-const serverAuthOid = '1.3.6.1.5.5.7.3.1';
-const clientAuthOid = '1.3.6.1.5.5.7.3.2';
+export const serverAuthOid = '1.3.6.1.5.5.7.3.1';
+export const clientAuthOid = '1.3.6.1.5.5.7.3.2';
 
 const ecdsa = algorithms.certificate.webCrypto;
 
@@ -208,7 +208,7 @@ export function openCertificateAuthority(caCertificatePem: string, caKey: TlsKey
   return { caCertificatePem, caKey };
 }
 
-type LeafRequest = {
+export type LeafRequest = {
   subject: string;
   sans: { type: 'dns' | 'ip'; value: string }[];
   usages: string[];
@@ -218,7 +218,7 @@ type LeafRequest = {
   publicKey: Uint8Array;
 };
 
-async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promise<CertifiedPublicKey> {
+export async function issueLeaf(ca: CertificateAuthority, request: LeafRequest): Promise<CertifiedPublicKey> {
   const { caKey } = openCertificateAuthority(ca.caCertificatePem, ca.caKey);
   const x509 = await loadX509();
   const caCertificate = new x509.X509Certificate(ca.caCertificatePem);

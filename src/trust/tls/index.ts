@@ -28,3 +28,14 @@ export {
   type CertifiedPublicKey,
   type ClientPublicKeyOptions,
 } from './authority.js';
+export {
+  siteServerCommonName,
+  readSiteTlsPublicKey,
+  certifySiteServerKey,
+  verifySiteServerCertificate,
+  siteLinkPeer,
+  type SiteTlsPublicKey,
+  type SiteServerKeyOptions,
+  type VerifiedSiteServerCertificate,
+  type SiteLinkPeer,
+} from './site-server-certificate.js';

@@ -5,13 +5,15 @@ import { distributionPointPaths } from '../../../protocol/index.js';
 import {
   createContentVerifier,
   HashMismatchError,
+  httpsStream,
   isStewardError,
   openDocument,
+  type TlsClientOptions,
 } from '../../../trust/index.js';
 import { verifyPackage } from '../../content-library/index.js';
 import type { SiteDb } from '../../database/site-db.js';
 import { SiteLinkUnreachableError } from '../hierarchy-errors.js';
-import { siteFetch } from '../http-client.js';
+import { siteFetch, type LinkTls } from '../http-client.js';
 import { certifiedSiteKeys } from './certified-keys.js';
 
 export interface ContentPullerOptions {
@@ -20,6 +22,8 @@ export interface ContentPullerOptions {
   recordVersions: boolean;
   retryMs?: number;
   log(message: string, error?: unknown): void;
+  /** Mutual TLS toward a parent served over https (docs/tls.md). */
+  tls?: LinkTls;
   /** A version arrived and was verified. */
   onPulled?(packageId: string, version: string): void;
 }
@@ -173,7 +177,7 @@ export class ContentPuller {
     const base = transfer.source_url.replace(/\/+$/, '');
     const answer = await siteFetch(
       `${base}${distributionPointPaths.manifest(packageId, version)}`,
-      {},
+      { tls: this.options.tls?.() },
       16 * 1024 * 1024,
     );
     if (answer.status !== 200) {
@@ -201,6 +205,7 @@ export class ContentPuller {
           `${base}${distributionPointPaths.file(packageId, version, file.path)}`,
           file,
           join(staged, 'files', ...file.path.split('/')),
+          this.options.tls?.(),
         );
       }
       const verified = await verifyPackage({
@@ -219,27 +224,53 @@ export class ContentPuller {
   }
 }
 
+/** A file download's status and body, over plain HTTP or HTTPS with the hierarchy CA. */
+async function openDownload(
+  url: string,
+  tls: TlsClientOptions | undefined,
+): Promise<{ status: number; body: AsyncIterable<Uint8Array> | null; cancel(): Promise<void> }> {
+  const timeoutMs = 30 * 60_000;
+  try {
+    if (url.startsWith('https:')) {
+      if (tls === undefined) throw new Error('this site holds no hierarchy CA to check its parent with');
+      const response = await httpsStream(url, { timeoutMs, tls });
+      return {
+        status: response.status,
+        body: response.body,
+        cancel: () => Promise.resolve(response.cancel()),
+      };
+    }
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
+    return {
+      status: response.status,
+      body: response.body as AsyncIterable<Uint8Array> | null,
+      cancel: async () => {
+        await response.body?.cancel();
+      },
+    };
+  } catch (cause) {
+    if (isStewardError(cause) && cause.code.startsWith('ERR_TLS_')) throw cause;
+    throw new SiteLinkUnreachableError(`${url}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 async function downloadFile(
   url: string,
   file: { size: number; sha256: string },
   target: string,
+  tls: TlsClientOptions | undefined,
 ): Promise<void> {
   await mkdir(dirname(target), { recursive: true });
   const verifier = createContentVerifier(file);
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(30 * 60_000), redirect: 'error' });
-  } catch (cause) {
-    throw new SiteLinkUnreachableError(`${url}: ${(cause as Error).message}`, { cause });
-  }
+  const response = await openDownload(url, tls);
   if (response.status !== 200) {
-    await response.body?.cancel();
+    await response.cancel();
     throw new SiteLinkUnreachableError(`${url} answered HTTP ${response.status}`);
   }
   const out = createWriteStream(target, { mode: 0o644 });
   try {
     if (response.body !== null) {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      for await (const chunk of response.body) {
         verifier.update(chunk); // ERR_CONTENT_SIZE the moment the stream passes the declared size
         if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
       }

@@ -1,10 +1,13 @@
 import {
+  isStewardError,
   issueMpCertificate,
   issueSiteCertificate,
   type PublicKeyRecord,
   type SigningKey,
 } from '../../../trust/index.js';
 import type { SiteDb } from '../../database/site-db.js';
+import type { SiteCertificateIssuer } from '../../tls/site-certificate-issuer.js';
+import type { SiteTlsRequest } from '../records.js';
 import { certificateValidity } from '../../init/validity.js';
 import { JoinRefusedError } from '../hierarchy-errors.js';
 import type { ChildSiteType } from '../hierarchy-schema.js';
@@ -18,19 +21,23 @@ export interface CertifyInput {
   siteKey: PublicKeyRecord;
   mpKey: PublicKeyRecord | null;
   url: string;
+  /** The child's TLS key and names, when it asked for a site server certificate. */
+  tls?: SiteTlsRequest | undefined;
 }
 
 /**
  * The central site certifies a child's keys with the root (DESIGN.md section 2): a site certificate
  * naming its parent and type, and for a primary site the certificate of its embedded management
- * point. The site code must be free in the whole hierarchy, which only the central site knows.
+ * point, and with the hierarchy CA the TLS key of its site server (docs/tls.md). The site code must
+ * be free in the whole hierarchy, which only the central site knows.
  */
 export async function certifyChild(
   db: SiteDb,
   rootKeys: readonly SigningKey[],
   input: CertifyInput,
   now: Date,
-): Promise<{ siteCertificate: string; mpCertificate: string | null }> {
+  issuer?: SiteCertificateIssuer,
+): Promise<{ siteCertificate: string; mpCertificate: string | null; tlsCertificate: string | null }> {
   if (rootKeys.length === 0) {
     throw new JoinRefusedError('the root key is offline at the central site: no site can be certified now');
   }
@@ -74,6 +81,17 @@ export async function certifyChild(
           },
           rootKeys,
         );
+  let tlsCertificate: string | null = null;
+  if (input.tls !== undefined && issuer !== undefined) {
+    try {
+      tlsCertificate = await issuer.certify(db, input.childCode, input.tls, now);
+    } catch (error) {
+      if (!isStewardError(error)) throw error;
+      throw new JoinRefusedError(`the TLS key in the join request is refused: ${error.message}`, {
+        cause: error,
+      });
+    }
+  }
   await saveSite(
     db,
     {
@@ -86,5 +104,9 @@ export async function certifyChild(
     },
     now,
   );
-  return { siteCertificate: siteCertificate.encoded, mpCertificate: mpCertificate?.encoded ?? null };
+  return {
+    siteCertificate: siteCertificate.encoded,
+    mpCertificate: mpCertificate?.encoded ?? null,
+    tlsCertificate,
+  };
 }

@@ -19,6 +19,7 @@ import {
   type VerifyingKey,
 } from '../../../trust/index.js';
 import { ParentKeyMismatchError } from '../hierarchy-errors.js';
+import { siteTlsRequestSchema } from '../records.js';
 import { certificateFields } from '../site-trust.js';
 
 /**
@@ -74,6 +75,8 @@ export const joinRequestBodySchema = z.strictObject({
   mpKey: keyRecord.nullable(),
   url: z.url().max(2048),
   nonce,
+  /** The child's TLS public key and names, for its site server certificate (docs/tls.md). */
+  tls: siteTlsRequestSchema.optional(),
 });
 export type JoinRequestBody = z.output<typeof joinRequestBodySchema>;
 
@@ -92,6 +95,14 @@ export const joinResultBodySchema = z.strictObject({
     siteType: z.enum(['central', 'primary', 'secondary']),
     url: z.url().max(2048),
   }),
+  /** The child's site server certificate, the hierarchy CA and the root's endorsement of it. */
+  tls: z
+    .strictObject({
+      certificate: z.string().max(64 * 1024),
+      caCertificate: z.string().max(64 * 1024),
+      caEndorsement: envelopeText,
+    })
+    .optional(),
 });
 export type JoinResultBody = z.output<typeof joinResultBodySchema>;
 

@@ -29,6 +29,8 @@ import {
   type JoinResultBody,
 } from './join-documents.js';
 import { consumeJoinToken } from './join-token.js';
+import type { SiteCertificateIssuer } from '../../tls/site-certificate-issuer.js';
+import { hierarchyCaBundle } from '../../tls/site-certificate-store.js';
 
 /** The parent's side of joining (docs/spec/hierarchy.md, "Joining"). */
 export interface JoinSite {
@@ -44,6 +46,8 @@ export interface JoinSite {
   /** The distribution point children pull content from. */
   contentUrl: string;
   events: HierarchyEvents;
+  /** The hierarchy CA's issuer of site server certificates (the central site only). */
+  tlsIssuer?: SiteCertificateIssuer | undefined;
 }
 
 export const helloRequestSchema = z.strictObject({
@@ -235,8 +239,10 @@ export async function registerJoin(
             siteKey: body.siteKey,
             mpKey: body.mpKey,
             url: body.url,
+            tls: body.tls,
           },
           now,
+          site.tlsIssuer,
         );
         await completeJoin(trx, site, joinId, issued, now);
       } catch (error) {
@@ -285,7 +291,11 @@ async function completeJoin(
   db: SiteDb,
   site: JoinSite,
   joinId: string,
-  issued: { siteCertificate: string; mpCertificate: string | null },
+  issued: {
+    siteCertificate: string;
+    mpCertificate: string | null;
+    tlsCertificate?: string | null | undefined;
+  },
   now: Date,
 ): Promise<void> {
   const join = await db.selectFrom('hierarchy_joins').selectAll().where('id', '=', joinId).executeTakeFirst();
@@ -329,6 +339,10 @@ async function completeJoin(
     certificates: await lineageCertificates(db),
     parent: { code: site.code, name: site.name, siteType: site.siteType, url: site.url },
   };
+  const ca = await hierarchyCaBundle(db);
+  if (issued.tlsCertificate !== undefined && issued.tlsCertificate !== null && ca !== undefined) {
+    result.tls = { certificate: issued.tlsCertificate, ...ca };
+  }
   await db
     .updateTable('hierarchy_joins')
     .set({ state: 'certified', result: JSON.stringify(result), updated_at: now })
@@ -437,8 +451,10 @@ export function certifyRequestApplier(site: JoinSite): RecordApplier {
           siteKey: request.body.siteKey,
           mpKey: request.body.mpKey,
           url: body.childUrl,
+          tls: request.body.tls,
         },
         context.now,
+        site.tlsIssuer,
       );
       result = {
         joinId: body.joinId,
@@ -515,7 +531,11 @@ export function joinResultApplier(site: JoinSite): RecordApplier {
       context.trx,
       site,
       body.joinId,
-      { siteCertificate: body.siteCertificate, mpCertificate: body.mpCertificate },
+      {
+        siteCertificate: body.siteCertificate,
+        mpCertificate: body.mpCertificate,
+        tlsCertificate: body.tlsCertificate,
+      },
       context.now,
     );
     context.after(() => site.events.queued());

@@ -12,6 +12,7 @@ import {
   publicKeyFromRecord,
   randomToken,
   readKeyFile,
+  readTlsKeyFile,
   sha256Hex,
   SigningKey,
   trustRootOnFirstUse,
@@ -20,6 +21,7 @@ import {
   writeKeyFile,
   type KeySecret,
   type SignedDocument,
+  type TlsClientOptions,
 } from '../../../trust/index.js';
 import { appendAudit } from '../../../admin/audit-log/index.js';
 import { createAccount, issueApiToken } from '../../../admin/identity/index.js';
@@ -46,6 +48,15 @@ import {
   type JoinResultBody,
 } from './join-documents.js';
 import { decodeJoinToken, joinProofKey } from './join-token.js';
+import {
+  checkParentCa,
+  discoverParentTls,
+  parentTlsOptions,
+  parentTlsSchema,
+  siteTlsKey,
+  siteTlsRequest,
+  storeJoinTls,
+} from './join-tls.js';
 
 export interface JoinSiteOptions {
   dataDir: string;
@@ -98,6 +109,8 @@ const joinStateSchema = z.strictObject({
   rootChain: z.array(z.string()),
   siteType: z.enum(['primary', 'secondary']),
   keyExchange: z.enum(['join-token', 'automatic', 'manual']),
+  /** An https parent: its CA as first read and the server key it presented (join-tls.ts). */
+  parentTls: parentTlsSchema.optional(),
 });
 export type JoinState = z.output<typeof joinStateSchema>;
 
@@ -150,6 +163,7 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
     siteKey = await readKeyFile(layout.siteKey, secret);
     mpKey = resumed.siteType === 'primary' ? await readKeyFile(layout.mpKey, secret) : null;
   }
+  const tlsKey = await siteTlsKey(layout, secret, keyOptions, resumed !== undefined);
 
   let state: JoinState;
   let answer: { joinId: string; state: string; result: string | null };
@@ -157,7 +171,9 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
     // 1. The parent proves it holds the key the token names, over our nonce, before we send anything.
     const nonce = randomToken(24);
     progress(`checking the parent at ${parentUrl}`);
-    const hello = await post(`${parentUrl}${hierarchyPaths.hello}`, { nonce, childCode: code });
+    const parentTls = await discoverParentTls(parentUrl);
+    const tls = parentTlsOptions(parentTls);
+    const hello = await post(`${parentUrl}${hierarchyPaths.hello}`, { nonce, childCode: code }, tls);
     const identity = z.object({ identity: z.string() }).parse(hello).identity;
     const parent = verifyParentIdentity(
       identity,
@@ -171,6 +187,7 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
       options.now(),
     );
     progress(`parent ${parent.body.siteCode} holds site key ${parent.key.fingerprint}`);
+    checkParentCa(parentTls, parent.root, options.now());
     // 2. The join request: signed by our new site key, carrying the proof bound to our keys.
     const request = signJoinRequest(
       {
@@ -192,12 +209,13 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
         mpKey: mpKey?.publicRecord() ?? null,
         url,
         nonce,
+        tls: siteTlsRequest(tlsKey, listen.host, options.publicUrl),
       },
       siteKey,
       parent.body.siteCode,
       options.now(),
     );
-    answer = joinAnswerSchema.parse(await post(`${parentUrl}${hierarchyPaths.join}`, { request }));
+    answer = joinAnswerSchema.parse(await post(`${parentUrl}${hierarchyPaths.join}`, { request }, tls));
     state = {
       format: 'steward-join/v1',
       code,
@@ -208,6 +226,7 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
       rootChain: parent.body.rootChain,
       siteType,
       keyExchange: token === null ? 'automatic' : 'join-token',
+      ...(parentTls === undefined ? {} : { parentTls }),
     };
     await writeFileAtomic(statePath, `${JSON.stringify(state, null, 2)}\n`, 0o600);
   } else {
@@ -227,7 +246,10 @@ export async function joinParentSite(options: JoinSiteOptions): Promise<JoinSite
     progress('waiting for the central site to certify this site');
     await new Promise((resolve) => setTimeout(resolve, 1000));
     answer = joinAnswerSchema.parse(
-      await get(`${state.parentUrl}${hierarchyPaths.joinStatus(state.joinId)}`),
+      await get(
+        `${state.parentUrl}${hierarchyPaths.joinStatus(state.joinId)}`,
+        parentTlsOptions(state.parentTls),
+      ),
     );
   }
   if (answer.result === null) throw new JoinRefusedError('the parent settled the join without a result');
@@ -354,6 +376,13 @@ export async function finishJoin(
         now,
       );
     }
+    await storeJoinTls(db, layout, {
+      result,
+      root,
+      code,
+      key: await readTlsKeyFile(layout.tlsServerKey, keySecretOf(options, layout)).catch(() => undefined),
+      now,
+    });
     for (const { envelope, verified } of lineage) {
       await saveSite(
         db,
@@ -452,19 +481,23 @@ export async function finishJoin(
   };
 }
 
+function keySecretOf(options: JoinSiteOptions, layout: ReturnType<typeof siteDataLayout>): KeySecret {
+  return options.passphrase !== null ? { passphrase: options.passphrase } : { secretFile: layout.keySecret };
+}
+
 function signed(envelope: string): SignedDocument {
   const parsed = parseEnvelope(envelope);
   const payloadBytes = envelopePayloadBytes(parsed);
   return { envelope: parsed, encoded: envelope, payloadBytes, hash: sha256Hex(payloadBytes) };
 }
 
-async function post(url: string, body: unknown): Promise<unknown> {
-  const answer = await siteFetch(url, { body, timeoutMs: 60_000 }, 8 * 1024 * 1024);
+async function post(url: string, body: unknown, tls: TlsClientOptions | undefined): Promise<unknown> {
+  const answer = await siteFetch(url, { body, timeoutMs: 60_000, tls }, 8 * 1024 * 1024);
   return readAnswer(answer);
 }
 
-async function get(url: string): Promise<unknown> {
-  return readAnswer(await siteFetch(url, { timeoutMs: 60_000 }, 8 * 1024 * 1024));
+async function get(url: string, tls: TlsClientOptions | undefined): Promise<unknown> {
+  return readAnswer(await siteFetch(url, { timeoutMs: 60_000, tls }, 8 * 1024 * 1024));
 }
 
 function readAnswer(answer: Awaited<ReturnType<typeof siteFetch>>): unknown {

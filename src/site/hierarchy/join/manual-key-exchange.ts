@@ -26,6 +26,7 @@ import {
 } from './join-documents.js';
 import { helloAnswer, joinStatus, registerJoin, type JoinAnswer, type JoinSite } from './join-service.js';
 import { finishJoin, prepareEmptyFolder, type JoinSiteResult } from './join-site.js';
+import { siteTlsKey, siteTlsRequest } from './join-tls.js';
 
 /**
  * Manual key exchange (DESIGN.md section 2): for a site with no network path to its parent at join
@@ -139,6 +140,7 @@ export async function exportChildKeyRequest(options: {
   const mpKey = options.siteType === 'primary' ? SigningKey.generate() : null;
   await writeKeyFile(layout.siteKey, siteKey, secret, keyOptions);
   if (mpKey !== null) await writeKeyFile(layout.mpKey, mpKey, secret, keyOptions);
+  const tlsKey = await siteTlsKey(layout, secret, keyOptions, false);
   const listen = parseListen(options.listen);
   const url = options.publicUrl ?? listenUrl(listen, isLoopbackHost(listen.host) ? 'http' : 'https');
   const nonce = randomToken(24);
@@ -153,6 +155,7 @@ export async function exportChildKeyRequest(options: {
       mpKey: mpKey?.publicRecord() ?? null,
       url,
       nonce,
+      tls: siteTlsRequest(tlsKey, listen.host, options.publicUrl),
     },
     siteKey,
     options.parentCode,

@@ -12,6 +12,7 @@ import {
 import type { SiteDatabase } from '../../database/schema.js';
 import type { SiteHierarchyConfig } from '../hierarchy-config.js';
 import {
+  SiteLinkPeerError,
   SiteMessageGapError,
   SiteRecordInvalidError,
   UnknownSiteError,
@@ -65,16 +66,19 @@ export type ReceiveAnswer = { status: 'applied' | 'duplicate'; sequence: number;
  *    child), is skipped and counted, never half applied.
  *
  * Unsigned data is refused (ERR_UNSIGNED_SITE_DATA) unless legacy site interop is on for the sender.
+ * Over HTTPS the sending site's TLS client certificate must name the site the message claims
+ * (`peerSite`, ERR_SITE_LINK_PEER), checked before the signature.
  */
 export async function receiveSiteMessage(
   db: Kysely<SiteDatabase>,
   options: ReceiverOptions,
-  input: { message?: string | undefined; unsigned?: unknown },
+  input: { message?: string | undefined; unsigned?: unknown; peerSite?: string | undefined },
   now: Date,
 ): Promise<ReceiveAnswer> {
-  if (input.message === undefined) return receiveUnsigned(db, options, input.unsigned, now);
+  if (input.message === undefined) return receiveUnsigned(db, options, input.unsigned, input.peerSite, now);
   const envelope = readEnvelope('site-message', input.message);
   const claimed = parsePayload('site-message', envelopePayloadBytes(envelope));
+  checkPeer(input.peerSite, claimed.fromSite);
   const link = await getLink(db, claimed.fromSite);
   if (link === undefined) {
     throw new UnknownSiteError(`site ${claimed.fromSite} has no link with site ${options.localCode}`);
@@ -88,12 +92,14 @@ async function receiveUnsigned(
   db: Kysely<SiteDatabase>,
   options: ReceiverOptions,
   unsigned: unknown,
+  peerSite: string | undefined,
   now: Date,
 ): Promise<ReceiveAnswer> {
   const payload = parsePayload(
     'site-message',
     new TextEncoder().encode(JSON.stringify({ kind: 'site-message', ...(unsigned as object) })),
   );
+  checkPeer(peerSite, payload.fromSite);
   const allowed = options.hierarchy.legacyInterop && options.hierarchy.legacySites.includes(payload.fromSite);
   if (!allowed) {
     throw new UnsignedSiteDataError(
@@ -106,6 +112,15 @@ async function receiveUnsigned(
   }
   options.log(`applying UNSIGNED site data from ${payload.fromSite} (legacy site interop is on)`);
   return applyMessage(db, options, link, payload, sha256Hex(JSON.stringify(payload)), true, now);
+}
+
+/** Over mutual TLS, the site certificate's code must be the sender the message names (link-peer.ts). */
+function checkPeer(peerSite: string | undefined, fromSite: string): void {
+  if (peerSite !== undefined && peerSite !== fromSite) {
+    throw new SiteLinkPeerError(
+      `the site message claims to come from site ${fromSite}, but the TLS client certificate is site ${peerSite}'s`,
+    );
+  }
 }
 
 async function applyMessage(

@@ -1,7 +1,7 @@
 import { isStewardError, type SigningKey } from '../../../trust/index.js';
 import type { SiteDb } from '../../database/site-db.js';
 import { SiteLinkUnreachableError } from '../hierarchy-errors.js';
-import { describeAnswer, siteFetch } from '../http-client.js';
+import { describeAnswer, siteFetch, type LinkTls } from '../http-client.js';
 import { linkIsOpen, linkSettings } from '../settings.js';
 import { allLinks, recordLinkError, type SiteLink } from './link-store.js';
 import { acknowledgeBatch, nextBatch, type OutboundBatch } from './outbox.js';
@@ -19,6 +19,8 @@ export interface SenderOptions {
   retryMs?: number;
   maxBackoffMs?: number;
   timeoutMs?: number;
+  /** Mutual TLS toward sites served over https (docs/tls.md). */
+  tls?: LinkTls;
   log(message: string, error?: unknown): void;
 }
 
@@ -160,7 +162,11 @@ export class SiteSender {
   async #send(link: SiteLink, batch: OutboundBatch): Promise<void> {
     const answer = await siteFetch(
       `${link.url}${siteMessagesPath}`,
-      { body: { message: batch.envelope }, timeoutMs: this.options.timeoutMs ?? 120_000 },
+      {
+        body: { message: batch.envelope },
+        timeoutMs: this.options.timeoutMs ?? 120_000,
+        tls: this.options.tls?.(),
+      },
       64 * 1024,
     );
     if (answer.status >= 200 && answer.status < 300) return;

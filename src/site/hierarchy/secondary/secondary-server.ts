@@ -25,6 +25,7 @@ import { stewardVersion } from '../../version.js';
 import { defaultHierarchyConfig } from '../hierarchy-config.js';
 import { securityModeOf } from '../../security-mode/security-mode.js';
 import { HierarchyService } from '../hierarchy-service.js';
+import { openSiteCertificateRenewal } from '../tls/site-certificate-renewal.js';
 import { senderTimings } from '../site-hierarchy.js';
 import { resolveHierarchySettings } from '../hierarchy-settings.js';
 import { parentLink } from '../links/link-store.js';
@@ -95,7 +96,20 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       done();
     });
 
+    // Its site server certificate (from its join) is its client certificate toward an https parent.
+    const credentials = await openSiteCertificateRenewal({
+      config,
+      layout,
+      db,
+      listenHost: listen.host,
+      now: new Date(),
+    }).catch(() => undefined);
+    const renewal = credentials?.renewal;
+    const linkTls = () => renewal?.linkTls();
+    renewal?.setLog(log);
+    renewal?.start();
     const hierarchy = new HierarchyService({
+      linkTls,
       db,
       code: config.code,
       name: config.name,
@@ -127,6 +141,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       parentUrl: parent.url,
       revalidateMs: options.proxyRevalidateMs ?? resolveHierarchySettings().proxyRevalidate,
       reportsQueued: () => hierarchy.sender.wake(),
+      tls: linkTls,
       log: (message, error) => log.warn({ err: error }, message),
     });
     proxy.register(app);
@@ -175,6 +190,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
           await started?.close();
           await rm(layout.runtime, { force: true });
           await hierarchy.stop();
+          renewal?.stop();
           await database.close();
           await lock.release();
         })();
