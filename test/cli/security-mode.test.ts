@@ -123,6 +123,7 @@ describe('security modes', () => {
         from: 'standard',
         to: 'standard',
         changed: false,
+        revokedSharedCredentials: 0,
       });
       const switched = await runSteward(['site', 'security-mode', 'advanced', '--data', dataDir]);
       expect(switched.code).toBe(0);

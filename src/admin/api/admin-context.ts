@@ -1,3 +1,4 @@
+import type { SecurityMode } from '../../site/security-mode/security-mode.js';
 import type { Kysely } from 'kysely';
 import type { SiteDatabase } from '../../site/database/schema.js';
 import type { SigningKey } from '../../trust/index.js';
@@ -20,6 +21,8 @@ export interface AdminContext {
   readonly siteKey: SigningKey;
   readonly contentLibraryDir: string;
   readonly approval: 'manual' | 'token' | 'automatic' | 'directory';
+  /** The mode the site runs in (docs/audit.md, "Security modes"); absent: advanced. */
+  readonly securityMode?: SecurityMode;
   now(): Date;
   /** Clients whose policy must be rebuilt (membership, approval, deployments changed). */
   policyChanged(clientIds: Iterable<string> | 'all'): void;

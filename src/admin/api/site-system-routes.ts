@@ -4,18 +4,24 @@ import { appendAudit } from '../audit-log/index.js';
 import { inTransaction } from '../../site/database/site-db.js';
 import { rootChain } from '../../site/hierarchy/trust-store.js';
 import { ConflictError } from '../../site/site-errors.js';
-import { createSiteSystemToken, listSiteSystemTokens } from '../../site/site-systems/system-tokens.js';
+import {
+  createSiteSystemToken,
+  issueSharedCredential,
+  listSiteSystemTokens,
+} from '../../site/site-systems/system-tokens.js';
 import { adminRoute } from './route-table.js';
 
 /**
  * Site systems on their own hosts (docs/scale-out.md): one-time tokens that install a management
- * point or distribution point (`steward site system-token`).
+ * point or distribution point (`steward site system-token`); at a standard-mode site, the one
+ * shared site-system credential instead (docs/audit.md, "Security modes").
  */
 export const siteSystemRoutes = [
   adminRoute({
     method: 'POST',
     path: '/site-systems/tokens',
-    summary: 'Issue a one-time, expiring token that installs a management point or distribution point',
+    summary:
+      'Issue a one-time, expiring token that installs a management point or distribution point (standard mode: the shared site-system credential, issued once)',
     tag: 'site',
     body: z.strictObject({
       role: z.enum(['management-point', 'distribution-point']),
@@ -26,6 +32,8 @@ export const siteSystemRoutes = [
         .max(24 * 30)
         .default(24),
       description: z.string().max(500).default(''),
+      /** Standard mode: revoke the shared credential and issue a new one. */
+      replaceShared: z.boolean().default(false),
     }),
     right: { objectClass: 'site', right: 'administer' },
     successStatus: 201,
@@ -37,6 +45,38 @@ export const siteSystemRoutes = [
       if (anchor === undefined) throw new ConflictError('this site holds no root document');
       const rootKeyId = parsePayload('root', envelopePayloadBytes(parseEnvelope(anchor))).keys[0]?.keyId;
       if (rootKeyId === undefined) throw new ConflictError('the root document names no key');
+      if (context.securityMode === 'standard') {
+        return inTransaction(context.db, async (trx) => {
+          const issued = await issueSharedCredential(trx, {
+            siteUrl: context.url,
+            siteCode: context.siteCode,
+            rootKeyId,
+            replace: body.replaceShared,
+            createdBy: principal.name,
+            now,
+          });
+          await appendAudit(
+            trx,
+            {
+              actor: principal.name,
+              action: 'site-system.shared-credential.create',
+              objectClass: 'site',
+              objectId: issued.id,
+              details: { expiresAt: issued.expiresAt.toISOString(), replaced: issued.replaced },
+            },
+            now,
+          );
+          return {
+            id: issued.id,
+            token: issued.token,
+            role: issued.role,
+            shared: true,
+            expiresAt: issued.expiresAt.toISOString(),
+            siteCode: context.siteCode,
+            siteUrl: context.url,
+          };
+        });
+      }
       return inTransaction(context.db, async (trx) => {
         const issued = await createSiteSystemToken(trx, {
           siteUrl: context.url,
@@ -63,6 +103,7 @@ export const siteSystemRoutes = [
           id: issued.id,
           token: issued.token,
           role: issued.role,
+          shared: false,
           expiresAt: issued.expiresAt.toISOString(),
           siteCode: context.siteCode,
           siteUrl: context.url,

@@ -4,6 +4,8 @@ import { fail, pass, warn, type SecurityCheck } from '../security-check.js';
 
 /**
  * Advanced security mode: every site system its own identity, never one shared service account.
+ * Site systems of this site last installed with standard mode's shared credential are named (never
+ * the credential): under advanced security they warn until reinstalled with tokens of their own.
  * This site's mode is the one it runs with (a switch in site.json waits for a restart, and the
  * evidence says so); the other sites known here report theirs in their site control.
  */
@@ -16,6 +18,21 @@ export const advancedSecurity: SecurityCheck = {
     const onDisk = configOnDisk === undefined ? running : securityModeOf(configOnDisk);
     const pending =
       onDisk === running ? '' : ` site.json now says ${onDisk}: it applies when the site server restarts.`;
+    const sharedRows = await context.db
+      .selectFrom('site_systems')
+      .select(['name', 'role'])
+      .where('site_code', '=', config.code)
+      .where('installed_with', '=', 'shared-credential')
+      .orderBy('name')
+      .execute();
+    const shared =
+      sharedRows.length === 0
+        ? ''
+        : ` Installed with the shared site-system credential: ${sharedRows.map((row) => `${row.name} (${row.role})`).join(', ')}.`;
+    const reinstall =
+      'Reinstall each site system named, each with a one-time token of its own: ' +
+      '"steward site system-token --role mp|dp", then "steward mp|dp install" in a new data folder on its host ' +
+      '(docs/scale-out.md).';
     const others = (await knownSites(context)).filter((site) => !site.local);
     const standard = others.filter((site) => site.securityMode === 'standard').map((site) => site.code);
     const advanced = others.filter((site) => site.securityMode === 'advanced').map((site) => site.code);
@@ -33,12 +50,13 @@ export const advancedSecurity: SecurityCheck = {
     if (running === 'standard') {
       return fail(
         `The site runs in standard security mode: site systems share one service account credential, ` +
-          `so one compromised site system can act as any other.${pending}${elsewhere}`,
+          `so one compromised site system can act as any other.${shared}${pending}${elsewhere}`,
         fix,
       );
     }
-    const evidence = `The site runs in advanced security mode.${pending}${elsewhere}`;
-    if (standard.length > 0) return fail(evidence, fix);
+    const evidence = `The site runs in advanced security mode.${shared}${pending}${elsewhere}`;
+    if (standard.length > 0) return fail(evidence, sharedRows.length === 0 ? fix : `${fix} ${reinstall}`);
+    if (sharedRows.length > 0) return warn(evidence, reinstall);
     if (unknown.length > 0) {
       return warn(
         evidence,

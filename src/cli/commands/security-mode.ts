@@ -30,7 +30,10 @@ export function registerSecurityModeCommand(site: Command): void {
         out.result(result, () =>
           out.line(
             result.changed
-              ? `Site ${result.site}: security mode ${result.from} → ${result.to}. It applies when the site server starts.`
+              ? `Site ${result.site}: security mode ${result.from} → ${result.to}. It applies when the site server starts.` +
+                  (result.revokedSharedCredentials === 0
+                    ? ''
+                    : ' The shared site-system credential is revoked: reinstall the site systems installed with it, each with a token of its own (steward audit lists them).')
               : `Site ${result.site} already uses ${result.to} security; nothing changed.`,
           ),
         );

@@ -25,31 +25,60 @@ export function registerSiteSystemCommands(program: Command, site: Command): voi
   withAdminOptions(
     site
       .command('system-token')
-      .description('issue a one-time, expiring token that installs a management point or distribution point')
+      .description(
+        'issue a one-time, expiring token that installs a management point or distribution point (standard security mode: the shared site-system credential)',
+      )
       .requiredOption('--role <role>', 'mp (management point) or dp (distribution point)')
       .option('--valid-hours <hours>', 'how long the token is valid', '24')
-      .option('--description <text>', 'what the token is for', ''),
-  ).action((options: AdminOptions & { role: string; validHours: string; description: string }) =>
-    runCommand(async () => {
-      const out = createOutput(options.json === true);
-      const role = roleOf(options.role);
-      const validHours = Number(options.validHours);
-      if (!Number.isInteger(validHours) || validHours < 1 || validHours > 720)
-        throw new UsageError('--valid-hours is a whole number of hours from 1 to 720');
-      const client = await adminClientFor(options);
-      const issued = await client.post<{ token: string; role: string; expiresAt: string; siteUrl: string }>(
-        '/site-systems/tokens',
-        { role, validHours, description: options.description },
-      );
-      out.result(issued, () => {
-        out.line(`Token for one ${issued.role} (valid until ${issued.expiresAt}, one use):`);
-        out.line(issued.token);
-        const command = role === 'management-point' ? 'mp' : 'dp';
-        out.line(
-          `On its host: steward ${command} install --data DIR --token <token> --name NAME --url http(s)://HOST:PORT`,
-        );
-      });
-    }),
+      .option('--description <text>', 'what the token is for', '')
+      .option(
+        '--replace-shared',
+        'standard security mode: revoke the shared credential and issue a new one (it is shown only once)',
+      ),
+  ).action(
+    (
+      options: AdminOptions & {
+        role: string;
+        validHours: string;
+        description: string;
+        replaceShared?: boolean;
+      },
+    ) =>
+      runCommand(async () => {
+        const out = createOutput(options.json === true);
+        const role = roleOf(options.role);
+        const validHours = Number(options.validHours);
+        if (!Number.isInteger(validHours) || validHours < 1 || validHours > 720)
+          throw new UsageError('--valid-hours is a whole number of hours from 1 to 720');
+        const client = await adminClientFor(options);
+        const issued = await client.post<{
+          token: string;
+          role: string;
+          shared: boolean;
+          expiresAt: string;
+          siteUrl: string;
+        }>('/site-systems/tokens', {
+          role,
+          validHours,
+          description: options.description,
+          replaceShared: options.replaceShared === true,
+        });
+        out.result(issued, () => {
+          if (issued.shared) {
+            out.line(
+              `Shared site-system credential (standard security mode; valid until ${issued.expiresAt}, any number of MPs and DPs).`,
+            );
+            out.line('It is shown only this once; keep it as you would a service account password:');
+          } else {
+            out.line(`Token for one ${issued.role} (valid until ${issued.expiresAt}, one use):`);
+          }
+          out.line(issued.token);
+          const command = role === 'management-point' ? 'mp' : 'dp';
+          out.line(
+            `On its host: steward ${command} install --data DIR --token <token> --name NAME --url http(s)://HOST:PORT`,
+          );
+        });
+      }),
   );
   registerRole(program, 'mp', 'management-point');
   registerRole(program, 'dp', 'distribution-point');

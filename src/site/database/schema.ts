@@ -43,6 +43,14 @@ export interface SiteSystemTable {
   detail: Generated<string>;
   tls_certificate: string | null;
   status_at: Timestamp | null;
+  /** Migration 007 (docs/audit.md, "Security modes"): what admitted the system at its last
+   * install, its own one-time token or standard mode's shared credential (null: embedded, or
+   * installed before the column existed, with a one-time token). */
+  installed_with: ColumnType<
+    'token' | 'shared-credential' | null,
+    'token' | 'shared-credential' | null | undefined,
+    'token' | 'shared-credential' | null
+  >;
 }
 
 export interface RootDocumentTable {

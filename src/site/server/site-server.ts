@@ -14,6 +14,7 @@ import { lockFolder, type DataFolderLock } from '../../platform/lock-file.js';
 import { writeFileAtomic } from '../../platform/atomic-file.js';
 import { siteDataLayout } from '../data-folder/layout.js';
 import { readSiteConfig, type SiteConfig } from '../data-folder/site-config.js';
+import { securityModeOf } from '../security-mode/security-mode.js';
 import { loadSiteKeys } from '../data-folder/site-keys.js';
 import { registerConsole } from '../http/console-routes.js';
 import { registerLegacyPoint } from '../../roles/legacy-point/index.js';
@@ -190,6 +191,7 @@ async function assemble(input: {
       ? { mpName, mpKeyId: keys.mp.keyId, mpCertificate: mpCertificate?.envelope ?? '' }
       : undefined,
     approval: config.approval,
+    securityMode: securityModeOf(config),
     rootKeys: keys.root,
     transport,
     // The embedded MP's trust bundle names every certified MP of the site (agents fail over).
@@ -278,6 +280,7 @@ async function assemble(input: {
     siteKey: keys.site,
     contentLibraryDir: layout.content,
     approval: config.approval,
+    securityMode: securityModeOf(config),
     jobs: new JobRegistry(),
     now: () => new Date(),
     policyChanged: (clientIds) => managementPoint.invalidate(clientIds),

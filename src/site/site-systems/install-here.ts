@@ -78,7 +78,7 @@ export interface InstallHereResult {
  */
 export async function installSiteSystemHere(options: InstallHereOptions): Promise<InstallHereResult> {
   const token = decodeSiteSystemToken(options.token);
-  if (token.role !== options.role) {
+  if (token.role !== 'any' && token.role !== options.role) {
     throw new UsageError(
       `this token installs a ${token.role}, not a ${options.role} (\`steward site system-token --role ${options.role}\`)`,
     );

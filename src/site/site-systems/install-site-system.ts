@@ -16,7 +16,8 @@ import { validityDays } from '../init/validity.js';
 import { ConflictError, InvalidRequestError } from '../site-errors.js';
 import { saveIssuedCertificate, type TlsAuthorityRecord } from '../tls/tls-store.js';
 import { CannotCertifyError } from './site-system-errors.js';
-import { consumeSiteSystemToken } from './system-tokens.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
+import { admitSiteSystem } from './system-tokens.js';
 
 /** What a site needs to certify a site system: its root keys, and its TLS CA when it has one. */
 export interface CertifyingSite {
@@ -29,11 +30,14 @@ export interface CertifyingSite {
   tlsFields(): Promise<{ tlsCaCertificate?: string; tlsCaEndorsement?: string }>;
   /** Validity of the site system's TLS server certificate, in days. */
   tlsValidityDays: number;
+  /** The mode the site runs in: standard admits installs by the shared credential too. */
+  securityMode: SecurityMode;
 }
 
 /**
  * POST /site-systems/v1/install (docs/scale-out.md): a management point or distribution point
- * installs itself with a one-time site system token. In one transaction: the token's proof over the
+ * installs itself with a one-time site system token (or, at a standard-mode site, the shared
+ * site-system credential; the row records which). In one transaction: the token's proof over the
  * name, URLs and keys (no secret on the wire), the token's use; then the site certifies what the
  * system generated itself: a management point's key with a root-signed mp-certificate (C2), and the
  * TLS key it asked for with a server certificate from the hierarchy CA. The site system's row
@@ -65,9 +69,9 @@ export async function installSiteSystem(
   };
   const ca = tlsPublicKeyDer === null ? undefined : await site.openCa();
   return inTransaction(db, async (trx) => {
-    await consumeSiteSystemToken(
+    const installedWith = await admitSiteSystem(
       trx,
-      { tokenId: request.tokenId, role: request.role, systemId, now },
+      { tokenId: request.tokenId, role: request.role, systemId, now, securityMode: site.securityMode },
       (proofKey) => verifySiteSystemProof(proofKey, fields, request.proof),
     );
     const existing = await trx
@@ -116,6 +120,7 @@ export async function installSiteSystem(
         health: 'unknown',
         last_seen_at: null,
         status_at: null,
+        installed_with: installedWith,
       })
       .onConflict((oc) =>
         oc.column('id').doUpdateSet({
@@ -126,6 +131,7 @@ export async function installSiteSystem(
           tls_certificate: tlsCertificate,
           health: 'unknown',
           status_at: null,
+          installed_with: installedWith,
         }),
       )
       .execute();
@@ -141,6 +147,7 @@ export async function installSiteSystem(
           urls: request.urls,
           keyId: systemKey.keyId,
           tokenId: request.tokenId,
+          installedWith,
           tls: tlsCertificate !== null,
           reinstalled: existing !== undefined,
         },

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { SigningKey } from '../../trust/index.js';
 import type { DatabaseLocation } from '../database/open.js';
 import type { SiteDb } from '../database/site-db.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
 import type { SiteTransport } from '../server/transport.js';
 import { publishManagementPointSettings } from './management-point-settings.js';
 import { PolicyChangeWriter, prunePolicyChanges } from './policy-change-feed.js';
@@ -37,6 +38,8 @@ export async function attachSiteSystems(input: {
   /** The embedded MP, DP and SLP, or undefined with the embedded roles off (no longer site systems). */
   embedded: { mpName: string; mpKeyId: string; mpCertificate: string } | undefined;
   approval: 'manual' | 'token' | 'automatic' | 'directory';
+  /** Standard mode admits installs by the shared site-system credential too. */
+  securityMode: SecurityMode;
   rootKeys: readonly SigningKey[];
   transport: SiteTransport;
   onInstalled(): void;
@@ -66,6 +69,7 @@ export async function attachSiteSystems(input: {
       openCa: () => Promise.resolve(transport.issuing),
       tlsFields: () => Promise.resolve(transport.bundleFields),
       tlsValidityDays: 90,
+      securityMode: input.securityMode,
     },
     clientSecurity: transport.clientSecurity,
     onInstalled: () => {

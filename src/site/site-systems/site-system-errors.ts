@@ -18,6 +18,15 @@ export class SiteSystemTokenUsedError extends StewardError {
   override readonly status = 401;
 }
 
+/**
+ * Standard mode's shared site-system credential, revoked: the site switched to advanced security
+ * (or the credential was replaced). Each site system installs with a one-time token of its own.
+ */
+export class SiteSystemCredentialRevokedError extends StewardError {
+  readonly code = 'ERR_SITE_SYSTEM_CREDENTIAL_REVOKED';
+  override readonly status = 401;
+}
+
 /** A site system token past its expiry. */
 export class SiteSystemTokenExpiredError extends StewardError {
   readonly code = 'ERR_SITE_SYSTEM_TOKEN_EXPIRED';

@@ -21,6 +21,19 @@ export interface SiteSystemTokenTable {
   used_by: string | null;
 }
 
+/**
+ * Standard security mode's shared site-system credential (migration 007): reusable by any number
+ * of site systems until revoked (switching to advanced revokes it); only its secret's hash is kept.
+ */
+export interface SiteSystemSharedCredentialTable {
+  id: string;
+  secret_hash: string;
+  created_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 /** The policy change feed: clients whose signed lists must be rebuilt (null: every client). */
 export interface PolicyChangeTable {
   seq: Generated<number | string>; // bigserial: a string on PostgreSQL
@@ -40,6 +53,7 @@ export interface SiteSystemContentTable {
 
 export interface SiteSystemTables {
   site_system_tokens: SiteSystemTokenTable;
+  site_system_shared_credentials: SiteSystemSharedCredentialTable;
   policy_changes: PolicyChangeTable;
   site_system_content: SiteSystemContentTable;
 }

@@ -2,7 +2,10 @@ import { z } from 'zod';
 import { randomId, randomToken, siteSystemProofKey } from '../../trust/index.js';
 import type { SiteDb } from '../database/site-db.js';
 import type { SiteSystemRole } from '../../protocol/index.js';
+import type { SecurityMode } from '../security-mode/security-mode.js';
+import { ConflictError } from '../site-errors.js';
 import {
+  SiteSystemCredentialRevokedError,
   SiteSystemTokenExpiredError,
   SiteSystemTokenInvalidError,
   SiteSystemTokenUsedError,
@@ -22,7 +25,8 @@ const tokenSchema = z.strictObject({
   siteUrl: z.url().max(2048),
   siteCode: z.string().regex(/^[A-Z0-9]{3}$/),
   rootKeyId: z.string().regex(/^[0-9a-f]{64}$/),
-  role: z.enum(['management-point', 'distribution-point']),
+  /** `any`: standard mode's shared credential, which installs either role. */
+  role: z.enum(['management-point', 'distribution-point', 'any']),
   secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   expiresAt: z.iso.datetime(),
 });
@@ -101,6 +105,132 @@ export async function createSiteSystemToken(
     expiresAt: expiresAt.toISOString(),
   });
   return { id, token, role: input.role, expiresAt };
+}
+
+/** How long standard mode's shared credential is valid: long-lived, as a service account is. */
+export const sharedCredentialValidDays = 5 * 365;
+
+export interface IssuedSharedCredential {
+  id: string;
+  token: string;
+  role: 'any';
+  expiresAt: Date;
+}
+
+/**
+ * Standard security mode (docs/audit.md, "Security modes"): the site's one shared site-system
+ * credential, issued once and reusable by any number of management points and distribution points
+ * until revoked. Only the SHA-256 of its secret is kept, so it is shown once, when issued; a second
+ * request is refused (ERR_CONFLICT) unless `replace` is set, which revokes the current one first
+ * (systems installed with it keep their own keys and certificates).
+ */
+export async function issueSharedCredential(
+  db: SiteDb,
+  input: {
+    siteUrl: string;
+    siteCode: string;
+    rootKeyId: string;
+    replace: boolean;
+    createdBy: string;
+    now: Date;
+  },
+): Promise<IssuedSharedCredential & { replaced: string | null }> {
+  const current = await db
+    .selectFrom('site_system_shared_credentials')
+    .select(['id', 'created_at', 'created_by'])
+    .where('revoked_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
+  if (current !== undefined && !input.replace) {
+    throw new ConflictError(
+      `the shared site-system credential was issued already (${new Date(current.created_at).toISOString()}, by ` +
+        `${current.created_by}); the site keeps only its hash, so it cannot be shown again: use the text you kept, ` +
+        'or issue a new one with --replace-shared (the current one is revoked)',
+    );
+  }
+  if (current !== undefined) {
+    await db
+      .updateTable('site_system_shared_credentials')
+      .set({ revoked_at: input.now })
+      .where('id', '=', current.id)
+      .execute();
+  }
+  const id = randomId();
+  const secret = randomToken(32);
+  const expiresAt = new Date(input.now.getTime() + sharedCredentialValidDays * 24 * 3600 * 1000);
+  await db
+    .insertInto('site_system_shared_credentials')
+    .values({
+      id,
+      secret_hash: siteSystemProofKey(secret),
+      created_by: input.createdBy,
+      created_at: input.now,
+      expires_at: expiresAt,
+      revoked_at: null,
+    })
+    .execute();
+  const token = encodeSiteSystemToken({
+    tokenId: id,
+    siteUrl: input.siteUrl,
+    siteCode: input.siteCode,
+    rootKeyId: input.rootKeyId,
+    role: 'any',
+    secret,
+    expiresAt: expiresAt.toISOString(),
+  });
+  return { id, token, role: 'any', expiresAt, replaced: current?.id ?? null };
+}
+
+/** Revokes the shared credential (switching to advanced security); the number revoked. */
+export async function revokeSharedCredentials(db: SiteDb, now: Date): Promise<number> {
+  const revoked = await db
+    .updateTable('site_system_shared_credentials')
+    .set({ revoked_at: now })
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(revoked.numUpdatedRows);
+}
+
+/**
+ * Admits an install, inside the caller's transaction: by a one-time token (consumeSiteSystemToken),
+ * or by standard mode's shared credential. The shared credential is accepted only while the site
+ * runs in standard mode and the credential is not revoked (ERR_SITE_SYSTEM_CREDENTIAL_REVOKED);
+ * its proof is checked first, as a token's is. Returns what admitted the system.
+ */
+export async function admitSiteSystem(
+  db: SiteDb,
+  input: { tokenId: string; role: SiteSystemRole; systemId: string; now: Date; securityMode: SecurityMode },
+  checkProof: (proofKey: string) => void,
+): Promise<'token' | 'shared-credential'> {
+  const shared = await db
+    .selectFrom('site_system_shared_credentials')
+    .selectAll()
+    .where('id', '=', input.tokenId)
+    .executeTakeFirst();
+  if (shared === undefined) {
+    await consumeSiteSystemToken(db, input, checkProof);
+    return 'token';
+  }
+  try {
+    checkProof(shared.secret_hash);
+  } catch (cause) {
+    throw new SiteSystemTokenInvalidError(
+      'the install proof does not verify: the credential is forged or altered, or the request was changed on the way',
+      { cause },
+    );
+  }
+  if (shared.revoked_at !== null || input.securityMode !== 'standard') {
+    throw new SiteSystemCredentialRevokedError(
+      'the shared site-system credential is revoked (the site uses advanced security, or it was replaced); ' +
+        'install with a one-time token of its own: steward site system-token --role mp|dp',
+    );
+  }
+  if (new Date(shared.expires_at).getTime() <= input.now.getTime()) {
+    throw new SiteSystemTokenExpiredError(
+      `the shared site-system credential expired at ${new Date(shared.expires_at).toISOString()}; issue a new one`,
+    );
+  }
+  return 'shared-credential';
 }
 
 /**

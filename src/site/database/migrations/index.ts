@@ -5,6 +5,7 @@ import * as hierarchy from './003-hierarchy.js';
 import * as directoryAdmins from './004-directory-admins.js';
 import * as legacyClients from './005-legacy-clients.js';
 import * as siteSystems from './006-site-systems.js';
+import * as sharedSiteSystemCredential from './007-shared-site-system-credential.js';
 
 /** The numbered migrations, in order. Add new ones at the end; never edit a released one. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '004-directory-admins': directoryAdmins,
   '005-legacy-clients': legacyClients,
   '006-site-systems': siteSystems,
+  '007-shared-site-system-credential': sharedSiteSystemCredential,
 };
 
 export const siteMigrations: MigrationProvider = {
