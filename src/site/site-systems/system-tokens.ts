@@ -10,6 +10,7 @@ import {
   SiteSystemTokenInvalidError,
   SiteSystemTokenUsedError,
 } from './site-system-errors.js';
+import { checkStoredToken, decodeToken, encodeToken, type TokenKind } from '../admission/one-time-token.js';
 
 /**
  * Site system tokens (docs/scale-out.md): issued at the site (`steward site system-token`), one
@@ -33,28 +34,25 @@ const tokenSchema = z.strictObject({
 
 export type SiteSystemToken = z.output<typeof tokenSchema>;
 
+const siteSystemTokenKind: TokenKind<SiteSystemToken> = {
+  prefix: siteSystemTokenPrefix,
+  name: 'site system token',
+  issuedBy: '`steward site system-token`',
+  schema: tokenSchema,
+  errors: {
+    invalid: (message, options) => new SiteSystemTokenInvalidError(message, options),
+    used: (message) => new SiteSystemTokenUsedError(message),
+    expired: (message) => new SiteSystemTokenExpiredError(message),
+  },
+};
+
 export function encodeSiteSystemToken(token: SiteSystemToken): string {
-  return `${siteSystemTokenPrefix}${Buffer.from(JSON.stringify(token), 'utf8').toString('base64url')}`;
+  return encodeToken(siteSystemTokenKind, token);
 }
 
 /** Reads a token's text (C6: bounded before decoding); ERR_SITE_SYSTEM_TOKEN_INVALID otherwise. */
 export function decodeSiteSystemToken(text: string): SiteSystemToken {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith(siteSystemTokenPrefix) || trimmed.length > 4096) {
-    throw new SiteSystemTokenInvalidError(
-      `a site system token starts with ${siteSystemTokenPrefix} (use the text \`steward site system-token\` printed)`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(trimmed.slice(siteSystemTokenPrefix.length), 'base64url').toString('utf8'));
-  } catch (cause) {
-    throw new SiteSystemTokenInvalidError('the site system token is damaged (not base64url JSON)', { cause });
-  }
-  const parsed = tokenSchema.safeParse(json);
-  if (!parsed.success)
-    throw new SiteSystemTokenInvalidError('the site system token is damaged or of another version');
-  return parsed.data;
+  return decodeToken(siteSystemTokenKind, text);
 }
 
 export interface IssuedSiteSystemToken {
@@ -251,25 +249,7 @@ export async function consumeSiteSystemToken(
     .where('id', '=', input.tokenId)
     .forUpdate()
     .executeTakeFirst();
-  if (row === undefined) throw new SiteSystemTokenInvalidError('no such site system token was issued here');
-  try {
-    checkProof(row.secret_hash);
-  } catch (cause) {
-    throw new SiteSystemTokenInvalidError(
-      'the install proof does not verify: the token is forged or altered, or the request was changed on the way',
-      { cause },
-    );
-  }
-  if (row.used_at !== null) {
-    throw new SiteSystemTokenUsedError(
-      `this site system token was used already (by ${row.used_by ?? '?'}); issue a new one`,
-    );
-  }
-  if (new Date(row.expires_at).getTime() <= input.now.getTime()) {
-    throw new SiteSystemTokenExpiredError(
-      `this site system token expired at ${new Date(row.expires_at).toISOString()}; issue a new one`,
-    );
-  }
+  checkStoredToken(siteSystemTokenKind, row, { now: input.now, act: 'install' }, checkProof);
   if (row.role !== input.role) {
     throw new SiteSystemTokenInvalidError(`this site system token is for a ${row.role}, not a ${input.role}`);
   }

@@ -3,6 +3,12 @@ import { randomId, randomToken, sha256Hex } from '../../../trust/index.js';
 import type { SiteDb } from '../../database/site-db.js';
 import { JoinTokenExpiredError, JoinTokenInvalidError, JoinTokenUsedError } from '../hierarchy-errors.js';
 import type { ChildSiteType } from '../hierarchy-schema.js';
+import {
+  checkStoredToken,
+  decodeToken,
+  encodeToken,
+  type TokenKind,
+} from '../../admission/one-time-token.js';
 
 /**
  * Join tokens (DESIGN.md section 2, "Secure key exchange between sites"). Issued at the parent
@@ -30,27 +36,25 @@ export function joinProofKey(secret: string): string {
   return sha256Hex(secret);
 }
 
+const joinTokenKind: TokenKind<JoinToken> = {
+  prefix: joinTokenPrefix,
+  name: 'join token',
+  issuedBy: '`steward site join-token`',
+  schema: tokenSchema,
+  errors: {
+    invalid: (message, options) => new JoinTokenInvalidError(message, options),
+    used: (message) => new JoinTokenUsedError(message),
+    expired: (message) => new JoinTokenExpiredError(message),
+  },
+};
+
 export function encodeJoinToken(token: JoinToken): string {
-  return `${joinTokenPrefix}${Buffer.from(JSON.stringify(token), 'utf8').toString('base64url')}`;
+  return encodeToken(joinTokenKind, token);
 }
 
 /** Reads a token's text (C6: bounded before decoding): ERR_JOIN_TOKEN_INVALID when it is not one. */
 export function decodeJoinToken(text: string): JoinToken {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith(joinTokenPrefix) || trimmed.length > 4096) {
-    throw new JoinTokenInvalidError(
-      `a join token starts with ${joinTokenPrefix} (use the text join-token printed)`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(trimmed.slice(joinTokenPrefix.length), 'base64url').toString('utf8'));
-  } catch (cause) {
-    throw new JoinTokenInvalidError('the join token is damaged (not base64url JSON)', { cause });
-  }
-  const parsed = tokenSchema.safeParse(json);
-  if (!parsed.success) throw new JoinTokenInvalidError('the join token is damaged or of another version');
-  return parsed.data;
+  return decodeToken(joinTokenKind, text);
 }
 
 export interface IssuedJoinToken {
@@ -120,21 +124,7 @@ export async function consumeJoinToken(
     .where('id', '=', input.tokenId)
     .forUpdate()
     .executeTakeFirst();
-  if (row === undefined) throw new JoinTokenInvalidError('no such join token was issued here');
-  try {
-    checkProof(row.secret_hash);
-  } catch (cause) {
-    throw new JoinTokenInvalidError(
-      'the join proof does not verify: the token is forged or altered, or the request was changed on the way',
-      { cause },
-    );
-  }
-  if (row.used_at !== null) {
-    throw new JoinTokenUsedError(`this join token was used already (by site ${row.used_by ?? '?'})`);
-  }
-  if (new Date(row.expires_at).getTime() <= input.now.getTime()) {
-    throw new JoinTokenExpiredError(`this join token expired at ${new Date(row.expires_at).toISOString()}`);
-  }
+  checkStoredToken(joinTokenKind, row, { now: input.now, act: 'join' }, checkProof);
   if (row.site_type !== input.siteType) {
     throw new JoinTokenInvalidError(
       `this join token is for a ${row.site_type} site, not a ${input.siteType} site`,
