@@ -1,7 +1,7 @@
 import { parseEnvelope, sha256Hex, signDocument, type SigningKey } from '../../trust/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
 import { chunks } from '../../site/inventory/inventory-store.js';
-import { policyTargetsOfMany } from '../../site/policy/policy-targets.js';
+import { policyTargetsOfMany, type PolicyTarget } from '../../site/policy/policy-targets.js';
 import { certifiedManagementPoints } from '../../site/site-systems/management-points.js';
 import { ClientRevokedError, UnknownClientError } from './mp-errors.js';
 import type { CachedAssignments } from './policy-cache.js';
@@ -15,25 +15,29 @@ export interface AssignmentSigner {
   mpKey: SigningKey;
 }
 
-/**
- * Builds the signed assignment lists of clients (C3), many at a time. An unchanged list signed by a
- * certified MP of the site and far from expiry is reused as stored, so polls never cause signing
- * work and a deployment to N clients costs N signatures and a handful of queries; each new
- * signature takes the next sequence. The stored rows let every MP of the site continue the same
- * sequences.
- */
-export async function buildAssignmentsFor(
+/** A client's stored assignment list (the last one signed for it). */
+export interface StoredList {
+  sequence: number;
+  envelope: string;
+  content_hash: string;
+  expires_at: Date;
+}
+
+/** What signing clients' lists reads: their states, stored lists, and the targets of live ones. */
+export interface AssignmentInputs {
+  states: Map<string, string>;
+  stored: Map<string, StoredList>;
+  targets: Map<string, PolicyTarget[]>;
+}
+
+/** Reads the inputs of `clientIds` from one database (the primary, or a replica). */
+export async function readAssignmentInputs(
   db: SiteDb,
-  signer: AssignmentSigner,
   clientIds: readonly string[],
   now: Date,
-): Promise<Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>> {
-  const result = new Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>();
+): Promise<AssignmentInputs> {
   const states = new Map<string, string>();
-  const stored = new Map<
-    string,
-    { sequence: number; envelope: string; content_hash: string; expires_at: Date }
-  >();
+  const stored = new Map<string, StoredList>();
   for (const chunk of chunks(clientIds, 1000)) {
     for (const row of await db
       .selectFrom('clients')
@@ -51,12 +55,33 @@ export async function buildAssignmentsFor(
   }
   const live = clientIds.filter((id) => {
     const state = states.get(id);
+    return state !== undefined && state !== 'revoked';
+  });
+  return { states, stored, targets: await policyTargetsOfMany(db, live, now) };
+}
+
+/**
+ * Builds the signed assignment lists of clients (C3), many at a time. An unchanged list signed by a
+ * certified MP of the site and far from expiry is reused as stored, so polls never cause signing
+ * work and a deployment to N clients costs N signatures and a handful of queries; each new
+ * signature takes the next sequence. The stored rows let every MP of the site continue the same
+ * sequences.
+ */
+export async function buildAssignmentsFor(
+  db: SiteDb,
+  signer: AssignmentSigner,
+  clientIds: readonly string[],
+  now: Date,
+): Promise<Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>> {
+  const result = new Map<string, CachedAssignments | UnknownClientError | ClientRevokedError>();
+  const { states, stored, targets } = await readAssignmentInputs(db, clientIds, now);
+  const live = clientIds.filter((id) => {
+    const state = states.get(id);
     if (state === undefined)
       result.set(id, new UnknownClientError(`client ${id} is not registered at this site`));
     else if (state === 'revoked') result.set(id, new ClientRevokedError(`client ${id} is revoked`));
     return state !== undefined && state !== 'revoked';
   });
-  const targets = await policyTargetsOfMany(db, live, now);
   const nowMs = now.getTime();
   const expiresAt = new Date(nowMs + assignmentsValidityMs);
   const writes: {

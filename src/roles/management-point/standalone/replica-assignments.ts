@@ -3,24 +3,17 @@ import { isDatabaseUnavailable } from '../../../site/database/database-unavailab
 import type { SiteDb } from '../../../site/database/site-db.js';
 import { DatabaseError } from '../../../site/site-errors.js';
 import { chunks } from '../../../site/inventory/inventory-store.js';
-import { policyTargetsOfMany, type PolicyTarget } from '../../../site/policy/policy-targets.js';
-import { assignmentsValidityMs, type AssignmentSigner } from '../assignments.js';
+import type { PolicyTarget } from '../../../site/policy/policy-targets.js';
+import {
+  assignmentsValidityMs,
+  readAssignmentInputs,
+  type AssignmentInputs,
+  type AssignmentSigner,
+  type StoredList,
+} from '../assignments.js';
 import type { AssignmentSource } from '../management-point.js';
 import { ClientRevokedError, UnknownClientError } from '../mp-errors.js';
 import type { CachedAssignments } from '../policy-cache.js';
-
-interface StoredList {
-  sequence: number;
-  envelope: string;
-  content_hash: string;
-  expires_at: Date;
-}
-
-interface Inputs {
-  states: Map<string, string>;
-  stored: Map<string, StoredList>;
-  targets: Map<string, PolicyTarget[]>;
-}
 
 /** Attempts at signing a list before a client is left for its next poll (concurrent MPs). */
 const maxAttempts = 3;
@@ -73,7 +66,7 @@ export class ReplicaAssignments implements AssignmentSource {
       const lost = await this.#signAndStore(toSign, now, result);
       pending = lost;
       // The primary holds a list another MP wrote meanwhile: decide again from the primary alone.
-      if (pending.length > 0) inputs = await readInputs(this.primary, pending, now);
+      if (pending.length > 0) inputs = await readAssignmentInputs(this.primary, pending, now);
     }
     for (const clientId of pending) {
       result.set(
@@ -92,19 +85,19 @@ export class ReplicaAssignments implements AssignmentSource {
   }
 
   /** Replica first; the primary for what it lacks (lag) or when it cannot be reached. */
-  async #readReplica(clientIds: readonly string[], now: Date): Promise<Inputs> {
-    if (this.replica === undefined) return readInputs(this.primary, clientIds, now);
-    let inputs: Inputs;
+  async #readReplica(clientIds: readonly string[], now: Date): Promise<AssignmentInputs> {
+    if (this.replica === undefined) return readAssignmentInputs(this.primary, clientIds, now);
+    let inputs: AssignmentInputs;
     try {
-      inputs = await readInputs(this.replica, clientIds, now);
+      inputs = await readAssignmentInputs(this.replica, clientIds, now);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      return readInputs(this.primary, clientIds, now);
+      return readAssignmentInputs(this.primary, clientIds, now);
     }
     const unseen = clientIds.filter((id) => !inputs.states.has(id));
     if (unseen.length > 0) {
       try {
-        const fresh = await readInputs(this.primary, unseen, now);
+        const fresh = await readAssignmentInputs(this.primary, unseen, now);
         for (const [id, state] of fresh.states) inputs.states.set(id, state);
         for (const [id, stored] of fresh.stored) inputs.stored.set(id, stored);
         for (const [id, targets] of fresh.targets) inputs.targets.set(id, targets);
@@ -175,32 +168,6 @@ export class ReplicaAssignments implements AssignmentSource {
     }
     return lost;
   }
-}
-
-/** Client states, stored lists and policy targets of clients, from one database. */
-async function readInputs(db: SiteDb, clientIds: readonly string[], now: Date): Promise<Inputs> {
-  const states = new Map<string, string>();
-  const stored = new Map<string, StoredList>();
-  for (const chunk of chunks(clientIds, 1000)) {
-    for (const row of await db
-      .selectFrom('clients')
-      .select(['id', 'state'])
-      .where('id', 'in', chunk)
-      .execute()) {
-      states.set(row.id, row.state);
-    }
-    const rows = await db
-      .selectFrom('client_assignments')
-      .select(['client_id', 'sequence', 'envelope', 'content_hash', 'expires_at'])
-      .where('client_id', 'in', chunk)
-      .execute();
-    for (const row of rows) stored.set(row.client_id, { ...row, expires_at: new Date(row.expires_at) });
-  }
-  const live = clientIds.filter((id) => {
-    const state = states.get(id);
-    return state !== undefined && state !== 'revoked';
-  });
-  return { states, stored, targets: await policyTargetsOfMany(db, live, now) };
 }
 
 function cacheEntry(list: { envelope: string; sequence: number; expires_at: Date }): CachedAssignments {
