@@ -125,6 +125,29 @@ export async function revokedSerials(db: SiteDb, now: Date): Promise<string[]> {
   return rows.map((row) => row.serial);
 }
 
+/**
+ * The serials `revokedSerials` names, for these clients only: read when the policy change feed names
+ * them (a revocation is a policy change), so an MP on its own host refuses them within a feed interval.
+ */
+export async function revokedSerialsOf(
+  db: SiteDb,
+  clientIds: readonly string[],
+  now: Date,
+): Promise<string[]> {
+  if (clientIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('tls_certificates')
+    .innerJoin('clients', 'clients.id', 'tls_certificates.client_id')
+    .select('tls_certificates.serial')
+    .where('tls_certificates.client_id', 'in', clientIds)
+    .where('tls_certificates.not_after', '>', now)
+    .where((eb) =>
+      eb.or([eb('tls_certificates.revoked_at', 'is not', null), eb('clients.state', '=', 'revoked')]),
+    )
+    .execute();
+  return rows.map((row) => row.serial);
+}
+
 /** Revokes every certificate of a client; returns their serials. */
 export async function revokeClientCertificates(db: SiteDb, clientId: string, now: Date): Promise<string[]> {
   await db

@@ -25,7 +25,8 @@ import {
   standaloneUrl,
   type StandaloneListenerSettings,
 } from '../../../site/site-systems/standalone-listener.js';
-import { revokedSerials } from '../../../site/tls/tls-store.js';
+import { revokedSerials, revokedSerialsOf } from '../../../site/tls/tls-store.js';
+import { refuseRevokedClients } from '../../../trust/tls/index.js';
 import { ManagementPoint } from '../management-point.js';
 import { PolicyFeedReader } from './policy-feed-reader.js';
 import { ReplicaAssignments } from './replica-assignments.js';
@@ -170,14 +171,39 @@ export async function startStandaloneManagementPoint(
       for (const serial of await revokedSerials(readDb, at)) revoked.add(serial);
       await recordSiteSystemHealth(primary.db, config.systemId, 'ok', `serving at ${url}`, at);
     };
+    // A revocation is a policy change: the clients the feed names have their revoked certificates
+    // read at once, so they are refused within a feed interval rather than at the next refresh.
+    const readRevocations = async (clientIds: readonly string[] | 'all') => {
+      const at = new Date();
+      const serials =
+        clientIds === 'all'
+          ? await revokedSerials(readDb, at)
+          : await revokedSerialsOf(readDb, clientIds, at);
+      for (const serial of serials) revoked.add(serial);
+    };
     const feed = new PolicyFeedReader(
       readDb,
-      (clientIds) => managementPoint.invalidate(clientIds, { propagate: false }),
+      (clientIds) => {
+        managementPoint.invalidate(clientIds, { propagate: false });
+        if (listener.scheme === 'https') {
+          readRevocations(clientIds).catch((error: unknown) =>
+            log.debug({ err: error }, 'reading revoked certificates failed'),
+          );
+        }
+      },
       {
         intervalMs: options.settings.feedInterval * 1000,
         onError: (error) => log.debug({ err: error }, 'reading the policy change feed failed'),
       },
     );
+    if (listener.scheme === 'https') {
+      // As at the site server: a revoked certificate's connection is closed after its handshake.
+      refuseRevokedClients(
+        listener.app.server as unknown as Parameters<typeof refuseRevokedClients>[0],
+        (serial) => revoked.has(serial),
+        (error) => log.warn({ code: error.code }, `TLS connection refused: ${error.message}`),
+      );
+    }
     managementPoint.register(listener.app);
     listener.app.get('/health', () => ({
       status: 'ok',
