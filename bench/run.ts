@@ -10,11 +10,12 @@ import { createContext } from './harness/context.js';
 import { gitCommit, machineFacts } from './harness/machine.js';
 import { renderTable, writeResults } from './harness/report.js';
 import { postgresVersion } from './site/postgres.js';
-import { scenarios } from './scenarios/index.js';
+import { namedOnlyScenarios, scenarios } from './scenarios/index.js';
 
 const usage = `usage: npm run bench -- [SCENARIO...] [--quick] [--seed N] [--out DIR] [--profile]
 
 scenarios: ${scenarios.map((s) => s.name).join(', ')} (default: all)
+           ${namedOnlyScenarios.map((s) => s.name).join(', ')} (only when named)
   --quick     small sizes and short durations (a smoke test, under 3 minutes)
   --seed N    seed of the simulated agents' keys, jitter and faults (default 11)
   --out DIR   where results go (default bench/results)
@@ -38,12 +39,13 @@ if (values.help) {
   process.exit(0);
 }
 
-const unknown = positionals.filter((p) => !scenarios.some((s) => s.name === p));
+const known = [...scenarios, ...namedOnlyScenarios];
+const unknown = positionals.filter((p) => !known.some((s) => s.name === p));
 if (unknown.length > 0) {
   process.stderr.write(`unknown scenario ${unknown.join(', ')}\n${usage}\n`);
   process.exit(2);
 }
-const selected = positionals.length === 0 ? scenarios : scenarios.filter((s) => positionals.includes(s.name));
+const selected = positionals.length === 0 ? scenarios : known.filter((s) => positionals.includes(s.name));
 const seed = Number(values.seed);
 const repository = resolve(import.meta.dirname, '..');
 const outDir =

@@ -226,6 +226,8 @@ export class SimulatedAgent {
       else this.options.counters.agentVerifiesNeeded += 1;
       accepted = acceptAssignments(envelope, {
         mpKey: view.mpKey,
+        // C3, as the agent does it: a list another certified MP of the site signed is as good.
+        otherMpKeys: view.otherMps.map((mp) => mp.key),
         clientId: this.clientId,
         siteCode: this.site.siteCode,
         lastSequence: this.#lastSequence,

@@ -212,7 +212,7 @@ async function ingestOn(
 }
 
 /** Each client's five lifecycle reports, signed now, grouped 20 clients (100 reports) per request. */
-function signLifecycleReports(
+export function signLifecycleReports(
   identities: readonly AgentIdentity[],
   siteCode: string,
   deploymentId: string,
@@ -249,7 +249,11 @@ function signLifecycleReports(
 }
 
 /** The status_messages rows the site writes for those reports. */
-function rawRows(identities: readonly AgentIdentity[], siteCode: string, deploymentId: string): RawRow[] {
+export function rawRows(
+  identities: readonly AgentIdentity[],
+  siteCode: string,
+  deploymentId: string,
+): RawRow[] {
   const base = Date.now();
   return identities.flatMap((identity) =>
     lifecycle.map((status, index) => ({

@@ -97,13 +97,14 @@ export async function startBenchSite(
   folder: BenchSiteFolder,
   scenario: string,
   label: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<RunningBenchSite> {
   // Other people's tests run on this machine: a port found free can be taken before the site
   // listens on it. Then the site starts again on another port (`--listen` overrides site.json).
   for (let attempt = 1; ; attempt += 1) {
     const url = attempt === 1 ? folder.url : `http://127.0.0.1:${await freePort()}`;
     try {
-      return await startOnce(context, folder, scenario, label, url);
+      return await startOnce(context, folder, scenario, label, url, env);
     } catch (error) {
       if (attempt >= 3) throw error;
       context.log(
@@ -119,6 +120,7 @@ async function startOnce(
   scenario: string,
   label: string,
   url: string,
+  env: Readonly<Record<string, string>>,
 ): Promise<RunningBenchSite> {
   const profileDir = context.profile ? await context.workFolder(`profile-${label}`) : undefined;
   const nodeArgs = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
@@ -130,6 +132,7 @@ async function startOnce(
     process.execPath,
     [...nodeArgs, stewardBin, 'site', 'start', '--data', folder.dataDir, ...listen, '--json'],
     logFile,
+    { env: { ...process.env, ...env } },
   );
   try {
     // `--json` prints one pretty-printed document once the listener is up.
