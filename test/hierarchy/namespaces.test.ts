@@ -6,8 +6,9 @@
  * CLI; an agent in the secondary's namespace gets a central deployment through the proxy MP and
  * the secondary's DP, and its status reaches the central site. The central and primary sites serve
  * HTTPS (the default off loopback) and their links run over mutual TLS with site certificates
- * (docs/tls.md); the secondary serves plain HTTP. Skipped where namespaces cannot be
- * made (not root, no `ip netns`).
+ * (docs/tls.md); the secondary serves plain HTTP, which off loopback needs --insecure-http (the
+ * HTTPS secondary is covered on loopback in test/tls/site-links.test.ts). Skipped where
+ * namespaces cannot be made (not root, no `ip netns`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -265,7 +266,7 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       '--join-token',
       secondaryJoinToken.token,
     ]);
-    await startSiteIn(ns.secondary, join(dir, 'secondary'), urls.secondary);
+    await startSiteIn(ns.secondary, join(dir, 'secondary'), urls.secondary, ['--insecure-http']);
     tokens = { central: centralToken, primary: primaryToken };
   }, 400_000);
 

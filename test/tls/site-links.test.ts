@@ -5,7 +5,8 @@
  * mutual TLS and a package and deployment flow down; the link endpoints refuse a connection
  * without a site certificate, with an agent's, or with another site's (ERR_SITE_LINK_PEER), in
  * addition to S3; the child's short-lived certificate is renewed through its parent link without
- * interrupting the link.
+ * interrupting the link. A secondary site started with --tls always serves HTTPS with its own site
+ * certificate and refuses plain HTTP; off loopback it refuses --tls never without --insecure-http.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +27,8 @@ import {
   openCertificateAuthority,
   type CertificateAuthority,
 } from '../../src/trust/tls/index.js';
-import { waitUntil } from '../support/steward-process.js';
+import { freePort } from '../support/site-process.js';
+import { startSteward, waitUntil } from '../support/steward-process.js';
 import { joinHttpsChild, startHttpsCentral, type HttpsHierarchySite } from './support/https-hierarchy.js';
 
 /** 0.0015 days = 129.6 s, back-dated 5 minutes: due for renewal about 22 s after issue. */
@@ -212,6 +214,53 @@ describe('site-to-site mutual TLS', () => {
         60_000,
         250,
       );
+    } finally {
+      await secondary.remove();
+    }
+  }, 240_000);
+
+  it('a secondary site started with --tls always serves HTTPS with its site certificate, refuses plain HTTP, and links to the primary', async () => {
+    const secondary = await joinHttpsChild(child, 'MTH', '127.0.0.5', tls, 'secondary', 'https');
+    try {
+      const served = await peerCertificate(secondary.host, secondary.port);
+      expect(served.subject.CN).toBe('MTH site server');
+      expect(served.subjectaltname).toContain('IP Address:127.0.0.5');
+      expect(served.issuer.CN).toContain('Steward hierarchy CA MTC');
+      // Validated against the hierarchy CA only (the helper's health check and admin calls).
+      expect((await secondary.api<{ code: string }>('GET', '/site')).code).toBe('MTH');
+      await expect(fetch(`http://${secondary.host}:${secondary.port}/health`)).rejects.toThrow();
+      const runtime = JSON.parse(await readFile(siteDataLayout(secondary.dataDir).runtime, 'utf8')) as {
+        url: string;
+        transport: string;
+      };
+      expect(runtime).toMatchObject({ url: secondary.url, transport: 'https' });
+      await waitUntil(
+        async () => link(await child.api<HierarchyView>('GET', '/hierarchy'), 'MTH').inboundSequence >= 1,
+        'the HTTPS secondary to send to the primary over mutual TLS',
+        60_000,
+        250,
+      );
+
+      // Off loopback, --tls never without --insecure-http is refused before anything listens
+      // (192.0.2.1, a documentation address no interface here holds).
+      await secondary.stop();
+      const refused = startSteward(
+        [
+          'site',
+          'start',
+          '--data',
+          secondary.dataDir,
+          '--listen',
+          `192.0.2.1:${await freePort()}`,
+          '--tls',
+          'never',
+        ],
+        {},
+      );
+      const exit = await refused.exited;
+      expect(exit.code).not.toBe(0);
+      expect(refused.stderr()).toContain('--tls never on 192.0.2.1');
+      expect(refused.stderr()).toContain('--insecure-http');
     } finally {
       await secondary.remove();
     }

@@ -101,10 +101,12 @@ export async function runSecondarySite(options: {
   listen?: string;
   json?: boolean;
   logLevel?: string;
+  transport?: { tls: 'auto' | 'always' | 'never'; insecureHttp: boolean };
 }): Promise<void> {
   const out = createOutput(options.json === true);
   const running = await startSecondarySite({
     dataDir: resolve(options.data),
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
     ...(options.listen === undefined ? {} : { listen: options.listen }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });

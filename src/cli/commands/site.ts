@@ -115,8 +115,10 @@ export function registerSiteCommands(program: Command): void {
   ).action((options: { data: string; listen?: string; json?: boolean } & Record<string, unknown>) =>
     runCommand(async () => {
       if (await isSecondarySite(resolve(options.data))) {
+        const { tls, insecureHttp } = resolveSettings(siteServerSettings, siteSettingsPrefix, options);
         await runSecondarySite({
           ...options,
+          transport: { tls, insecureHttp },
           ...(typeof options['logLevel'] === 'string' ? { logLevel: options['logLevel'] } : {}),
         });
         return;

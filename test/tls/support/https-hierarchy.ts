@@ -40,7 +40,7 @@ function handle(input: {
   token: string;
   tls: () => TlsClientOptions;
   startArgs: readonly string[];
-  /** A secondary site serves plain HTTP (on loopback). */
+  /** A secondary site serves plain HTTP on loopback unless started with --tls always. */
   scheme?: 'https' | 'http';
 }): HttpsHierarchySite {
   const scheme = input.scheme ?? 'https';
@@ -168,7 +168,8 @@ export async function startHttpsCentral(
 
 /**
  * A child joined to an HTTPS parent with a fresh join token (over HTTPS), then started: a primary
- * serving HTTPS, or a secondary (which serves plain HTTP on loopback).
+ * serving HTTPS, or a secondary (plain HTTP on loopback by default; `scheme: 'https'` starts it
+ * with --tls always, serving its site server certificate).
  */
 export async function joinHttpsChild(
   parent: HttpsHierarchySite,
@@ -176,8 +177,8 @@ export async function joinHttpsChild(
   host: string,
   tls: TlsClientOptions,
   siteType: 'primary' | 'secondary' = 'primary',
+  scheme: 'https' | 'http' = siteType === 'primary' ? 'https' : 'http',
 ): Promise<HttpsHierarchySite> {
-  const scheme = siteType === 'primary' ? 'https' : 'http';
   const dir = await mkdtemp(join(tmpdir(), `steward-mtls-${code.toLowerCase()}-`));
   const dataDir = join(dir, 'site');
   const port = await freePort();

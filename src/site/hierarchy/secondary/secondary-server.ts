@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { appendAudit } from '../../../admin/audit-log/index.js';
 import { adminAuthenticationHook, FailedLoginLimiter } from '../../../admin/identity/index.js';
 import type { AdminContext } from '../../../admin/api/admin-context.js';
 import { JobRegistry } from '../../../admin/api/jobs.js';
@@ -19,7 +20,9 @@ import { keySecretFor } from '../../data-folder/site-keys.js';
 import { databaseLocation, openSiteDatabase } from '../../database/open.js';
 import { toJson } from '../../database/site-db.js';
 import { frameworkErrors, installErrorHandler } from '../../http/error-handler.js';
-import { isLoopbackHost, listenUrl, parseListen } from '../../http/listen-address.js';
+import { listenUrl, parseListen } from '../../http/listen-address.js';
+import { prepareJoinedSiteTransport } from '../../server/joined-site-transport.js';
+import { defaultTransportSettings, planTransport, type TransportSettings } from '../../server/transport.js';
 import { DataFolderError } from '../../site-errors.js';
 import { stewardVersion } from '../../version.js';
 import { defaultHierarchyConfig } from '../hierarchy-config.js';
@@ -36,6 +39,8 @@ export interface SecondarySiteOptions {
   logLevel?: string;
   /** How long the proxy MP serves a cached trust bundle or assignment list before asking the parent. */
   proxyRevalidateMs?: number;
+  /** --tls and --insecure-http, as for `site start` of a primary (docs/tls.md). */
+  transport?: Pick<TransportSettings, 'tls' | 'insecureHttp'>;
 }
 
 export interface RunningSecondarySite {
@@ -73,8 +78,26 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
     if (parent === undefined)
       throw new DataFolderError('this secondary site has no parent link; join it again');
     const listen = parseListen(options.listen ?? config.listen);
-    const url = config.publicUrl ?? listenUrl(listen);
+    // HTTPS with its site server certificate (from its join) unless the listener is loopback only;
+    // plain HTTP elsewhere only with --insecure-http (docs/tls.md).
+    const plan = planTransport(listen.host, options.transport ?? defaultTransportSettings);
+    const transport =
+      plan.scheme === 'https'
+        ? await prepareJoinedSiteTransport({
+            config,
+            layout,
+            db,
+            listenHost: listen.host,
+            now: new Date(),
+            plan,
+            organisation: undefined,
+            adminAddress: undefined,
+            adminUrl: null,
+          })
+        : undefined;
+    const url = config.publicUrl ?? listenUrl(listen, plan.scheme);
     app = Fastify({
+      ...(transport?.httpsOptions === undefined ? {} : { https: transport.httpsOptions }),
       logger: { level: options.logLevel ?? 'warn' },
       bodyLimit: protocolLimits.maxRequestBytes,
       connectionTimeout: 60_000,
@@ -96,16 +119,20 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       done();
     });
 
-    // Its site server certificate (from its join) is its client certificate toward an https parent.
-    const credentials = await openSiteCertificateRenewal({
-      config,
-      layout,
-      db,
-      listenHost: listen.host,
-      now: new Date(),
-    }).catch(() => undefined);
+    // Its site server certificate (from its join) is its client certificate toward an https parent;
+    // over https the transport renews it and swaps it into the listener too.
+    const credentials =
+      transport === undefined
+        ? await openSiteCertificateRenewal({
+            config,
+            layout,
+            db,
+            listenHost: listen.host,
+            now: new Date(),
+          }).catch(() => undefined)
+        : undefined;
     const renewal = credentials?.renewal;
-    const linkTls = () => renewal?.linkTls();
+    const linkTls = () => (transport === undefined ? renewal?.linkTls() : transport.linkTls());
     renewal?.setLog(log);
     renewal?.start();
     const hierarchy = new HierarchyService({
@@ -165,18 +192,35 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       )
       .execute();
 
-    if (!isLoopbackHost(listen.host)) {
+    if (plan.insecure) {
+      await appendAudit(
+        db,
+        {
+          actor: 'site start',
+          action: 'site.insecure-http',
+          objectClass: 'site',
+          objectId: config.code,
+          details: { listen: listen.host },
+        },
+        new Date(),
+      );
       log.warn(
         { listen: listen.host },
-        'a secondary site serves plain HTTP: put it behind TLS on a network other machines share (docs/hierarchy.md)',
+        'plain HTTP on an address other machines can reach (--insecure-http): credentials and inventory cross the network in clear',
       );
     }
     await app.listen({ host: listen.host, port: listen.port });
-    const actualUrl = listen.port === 0 ? boundUrl(app, listen.host) : url;
+    await transport?.attach(app);
+    const actualUrl = listen.port === 0 ? boundUrl(app, listen.host, plan.scheme) : url;
     hierarchy.start();
     await writeFileAtomic(
       layout.runtime,
-      `${JSON.stringify({ pid: process.pid, url: actualUrl, startedAt: new Date().toISOString(), transport: 'http' })}\n`,
+      `${JSON.stringify({
+        pid: process.pid,
+        url: actualUrl,
+        startedAt: new Date().toISOString(),
+        transport: plan.insecure ? 'insecure-http' : plan.scheme,
+      })}\n`,
     );
     let stopping: Promise<void> | undefined;
     const running: RunningSecondarySite = {
@@ -191,6 +235,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
           await rm(layout.runtime, { force: true });
           await hierarchy.stop();
           renewal?.stop();
+          await transport?.close();
           await database.close();
           await lock.release();
         })();
@@ -221,10 +266,10 @@ function systemRow(code: string, role: 'management-point' | 'distribution-point'
   };
 }
 
-function boundUrl(app: FastifyInstance, host: string): string {
+function boundUrl(app: FastifyInstance, host: string, scheme: 'http' | 'https'): string {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return listenUrl({ host, port });
+  return listenUrl({ host, port }, scheme);
 }
 
 /** The admin API of a secondary site: its status and its hierarchy view (it has nothing else). */
