@@ -8,6 +8,7 @@ import {
   sitePublicKeyPem,
   writeLegacySettings,
 } from '../../roles/legacy-point/index.js';
+import { countedTokenRoute } from './counted-token-route.js';
 import { adminRoute } from './route-table.js';
 
 /** Legacy clients (docs/legacy-client.md): the site setting, tokens, the key to pin, the counts. */
@@ -63,45 +64,11 @@ export const legacyClientRoutes = [
       });
     },
   }),
-  adminRoute({
-    method: 'POST',
+  countedTokenRoute({
     path: '/legacy-clients/tokens',
     summary: 'Create a legacy client token: a legacy client that registers with it is approved',
     tag: 'legacy-clients',
-    body: z.strictObject({
-      description: z.string().max(500).default(''),
-      uses: z.number().int().min(1).max(1_000_000).default(1),
-      validHours: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 365)
-        .default(24),
-    }),
-    right: { objectClass: 'client', right: 'create' },
-    successStatus: 201,
-    handler: async ({ context, body, principal }) => {
-      const now = context.now();
-      return inTransaction(context.db, async (trx) => {
-        const token = await createLegacyToken(trx, {
-          description: body.description,
-          uses: body.uses,
-          expiresAt: new Date(now.getTime() + body.validHours * 3600 * 1000),
-          now,
-        });
-        await appendAudit(
-          trx,
-          {
-            actor: principal.name,
-            action: 'legacy-client-token.create',
-            objectClass: 'client',
-            objectId: token.id,
-            details: { uses: body.uses, expiresAt: token.expiresAt.toISOString() },
-          },
-          now,
-        );
-        return token;
-      });
-    },
+    auditAction: 'legacy-client-token.create',
+    create: createLegacyToken,
   }),
 ];

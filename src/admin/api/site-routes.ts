@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { fingerprintOf, parseEnvelope, envelopePayloadBytes, parsePayload } from '../../trust/index.js';
-import { appendAudit, listAudit, verifyAuditChain } from '../audit-log/index.js';
+import { listAudit, verifyAuditChain } from '../audit-log/index.js';
 import { countClientsByState } from '../../site/clients/client-store.js';
 import { createEnrolmentToken } from '../../site/clients/enrolment-tokens.js';
 import { rootChain } from '../../site/hierarchy/trust-store.js';
 import { hierarchyOverview } from '../../site/hierarchy/overview.js';
 import { describeSiteSystems } from '../../site/site-systems/site-system-overview.js';
-import { inTransaction } from '../../site/database/site-db.js';
+import { countedTokenRoute } from './counted-token-route.js';
 import { adminRoute } from './route-table.js';
 
 export const siteRoutes = [
@@ -59,46 +59,12 @@ export const siteRoutes = [
       };
     },
   }),
-  adminRoute({
-    method: 'POST',
+  countedTokenRoute({
     path: '/enrolment-tokens',
     summary: 'Create an enrolment token: clients that present it are approved at registration (S1)',
     tag: 'site',
-    body: z.strictObject({
-      description: z.string().max(500).default(''),
-      uses: z.number().int().min(1).max(1_000_000).default(1),
-      validHours: z
-        .number()
-        .int()
-        .min(1)
-        .max(24 * 365)
-        .default(24),
-    }),
-    right: { objectClass: 'client', right: 'create' },
-    successStatus: 201,
-    handler: async ({ context, body, principal }) => {
-      const now = context.now();
-      return inTransaction(context.db, async (trx) => {
-        const token = await createEnrolmentToken(trx, {
-          description: body.description,
-          uses: body.uses,
-          expiresAt: new Date(now.getTime() + body.validHours * 3600 * 1000),
-          now,
-        });
-        await appendAudit(
-          trx,
-          {
-            actor: principal.name,
-            action: 'enrolment-token.create',
-            objectClass: 'client',
-            objectId: token.id,
-            details: { uses: body.uses, expiresAt: token.expiresAt.toISOString() },
-          },
-          now,
-        );
-        return token;
-      });
-    },
+    auditAction: 'enrolment-token.create',
+    create: createEnrolmentToken,
   }),
   adminRoute({
     method: 'GET',
