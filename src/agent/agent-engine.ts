@@ -278,7 +278,7 @@ export class AgentEngine {
    */
   async #ensureClientCertificate(client: ManagementPointClient, now: Date): Promise<void> {
     if (!client.baseUrl.startsWith('https:') || !this.#tls.needsClientCertificate(now)) return;
-    const request = this.#tls.prepareRequest(this.key, this.config.siteCode, now);
+    const request = await this.#tls.prepareRequest(this.key, this.config.siteCode, now);
     try {
       const answer = await client.clientCertificate(this.config.clientId, request.encoded);
       await request.accept(answer.certificate);

@@ -22,6 +22,8 @@ export function agentLayout(dataDir: string) {
     keysDir: join(dataDir, 'keys'),
     clientKey: join(dataDir, 'keys', 'client.key'),
     clientTlsKey: join(dataDir, 'keys', 'client-tls.key'),
+    /** The key of a certificate request still waiting for its certificate (joined sites relay it). */
+    pendingClientTlsKey: join(dataDir, 'keys', 'client-tls-pending.key'),
     keySecret: join(dataDir, 'keys', 'key-secret'),
     stateDir: join(dataDir, 'state'),
     trust: join(dataDir, 'state', 'trust.json'),

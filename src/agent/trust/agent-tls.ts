@@ -4,7 +4,7 @@
  * client certificate, obtained from its management point once approved and renewed before it
  * expires. Over plain HTTP none of this is used.
  */
-import { access, rm } from 'node:fs/promises';
+import { access, rename, rm } from 'node:fs/promises';
 import { z } from 'zod';
 import type { TrustBundle } from '../../protocol/index.js';
 import {
@@ -145,17 +145,20 @@ export class AgentTls {
   /**
    * A signed `tls-client-request` for a new TLS key (S1: signed by the client key), and a function
    * that accepts the certificate the site answers: issued by the hierarchy CA, for this client, for
-   * this key. The new key is written (encrypted) only then.
+   * this key. The new key is kept (encrypted) as the pending key until a certificate for it comes:
+   * a joined site relays the request to the central site's CA and answers
+   * ERR_CLIENT_CERTIFICATE_PENDING until the certificate is back, so the next request must name
+   * the same key. Once accepted, the pending key becomes the client key.
    */
-  prepareRequest(
+  async prepareRequest(
     clientKey: SigningKey,
     siteCode: string,
     now: Date,
-  ): { encoded: string; accept: (certificatePem: string) => Promise<void> } {
+  ): Promise<{ encoded: string; accept: (certificatePem: string) => Promise<void> }> {
     const state = this.state;
     if (state === undefined)
       throw new TlsCaMismatchError('No hierarchy CA is known: enrol over HTTPS first.');
-    const tlsKey = TlsKey.generate();
+    const tlsKey = await this.#pendingKey();
     const request = signDocument(
       {
         kind: 'tls-client-request',
@@ -182,13 +185,25 @@ export class AgentTls {
             'The management point answered a client certificate that is not the hierarchy CA’s certificate of this client and key.',
           );
         }
-        await rm(this.layout.clientTlsKey, { force: true });
-        await writeTlsKeyFile(this.layout.clientTlsKey, tlsKey, this.secret);
+        // The sealed pending key file becomes the client key file as it is (one atomic rename).
+        await rename(this.layout.pendingClientTlsKey, this.layout.clientTlsKey);
         this.#clientKey = tlsKey;
         this.state = { ...state, clientCertificate: certificatePem };
         await writeState(this.layout.tls, this.state);
       },
     };
+  }
+
+  /** The key of the request waiting for its certificate, or a new one (written before it is sent). */
+  async #pendingKey(): Promise<TlsKey> {
+    if (await exists(this.layout.pendingClientTlsKey)) {
+      const held = await readTlsKeyFile(this.layout.pendingClientTlsKey, this.secret).catch(() => undefined);
+      if (held !== undefined) return held;
+      await rm(this.layout.pendingClientTlsKey, { force: true });
+    }
+    const fresh = TlsKey.generate();
+    await writeTlsKeyFile(this.layout.pendingClientTlsKey, fresh, this.secret);
+    return fresh;
   }
 }
 

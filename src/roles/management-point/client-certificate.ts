@@ -19,17 +19,30 @@ import {
   WrongSiteError,
 } from './mp-errors.js';
 
+/** An approved client's certificate request, verified (S1) by the management point. */
+export interface VerifiedClientCertificateRequest {
+  clientId: string;
+  /** The client's registered public key (its key record's `publicKey`). */
+  clientPublicKey: string;
+  /** The client's signed `tls-client-request`, as it came. */
+  encodedRequest: string;
+  tlsPublicKey: TlsPublicKey;
+  tlsPublicKeySha256: string;
+}
+
 /** What a management point needs when its site serves HTTPS (docs/tls.md). */
 export interface ClientCertificateSecurity {
   /** Synchronous: revoked client certificate serials. */
   isRevoked: RevocationCheck;
-  /** Issues and records a client certificate for a verified request's public key. */
+  /**
+   * A client certificate for a verified request's public key: issued and recorded by the central
+   * site's CA; at a joined site, the one the CA sent down through the parent link, or
+   * ERR_CLIENT_CERTIFICATE_PENDING once the request is on its way up.
+   */
   certify(
-    clientId: string,
-    publicKey: TlsPublicKey,
-    publicKeySha256: string,
+    request: VerifiedClientCertificateRequest,
     now: Date,
-  ): Promise<CertifiedPublicKey>;
+  ): Promise<Pick<CertifiedPublicKey, 'certificatePem' | 'notAfter'>>;
 }
 
 /**
@@ -63,9 +76,13 @@ export async function issueClientCertificate(
     );
   }
   const issued = await input.security.certify(
-    client.id,
-    verified.tlsPublicKey,
-    verified.tlsPublicKeySha256,
+    {
+      clientId: client.id,
+      clientPublicKey: client.publicKey,
+      encodedRequest,
+      tlsPublicKey: verified.tlsPublicKey,
+      tlsPublicKeySha256: verified.tlsPublicKeySha256,
+    },
     now,
   );
   return { certificate: issued.certificatePem, notAfter: issued.notAfter.toISOString() };

@@ -22,6 +22,16 @@ export class ClientCertificateMismatchError extends StewardError {
   override readonly status = 403;
 }
 
+/**
+ * A joined site asked the central site's hierarchy CA for the client's certificate through its
+ * parent link; the answer has not come back down yet (docs/tls.md). The agent asks again later.
+ */
+export class ClientCertificatePendingError extends StewardError {
+  readonly code = 'ERR_CLIENT_CERTIFICATE_PENDING';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
 export class WrongSiteError extends StewardError {
   readonly code = 'ERR_WRONG_SITE';
   override readonly status = 400;

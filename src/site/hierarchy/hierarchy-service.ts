@@ -31,6 +31,7 @@ import type { HierarchyAdmin } from './hierarchy-admin.js';
 import { exportParentAnswer, importChildKeyRequest } from './join/manual-key-exchange.js';
 import type { LinkTls } from './http-client.js';
 import { linkPeerSite } from './tls/link-peer.js';
+import { clientTlsCertificateApplier, clientTlsRequestApplier } from './tls/client-certificate-flows.js';
 import { siteTlsCertificateApplier, siteTlsRequestApplier } from './tls/site-certificate-flows.js';
 import type { SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
 import { hierarchyCaBundle } from '../tls/site-certificate-store.js';
@@ -203,6 +204,8 @@ export class HierarchyService {
       'join-result': joinResultApplier(site),
       'site-tls-request': siteTlsRequestApplier(certificates),
       'site-tls-certificate': siteTlsCertificateApplier(certificates),
+      'client-tls-request': clientTlsRequestApplier(certificates),
+      'client-tls-certificate': clientTlsCertificateApplier(certificates),
     };
   }
 

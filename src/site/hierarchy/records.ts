@@ -113,6 +113,12 @@ export const recordSchemas = {
   }),
   /** A renewed site server TLS certificate, on its way down to the site it names. */
   'site-tls-certificate': z.strictObject({ siteCode: code, certificate: pem }),
+  /** An agent's TLS client certificate from the hierarchy CA, on its way down to its site. */
+  'client-tls-certificate': z.strictObject({
+    siteCode: code,
+    clientId: z.string().regex(/^[0-9a-f]{64}$/),
+    certificate: pem,
+  }),
   // ---- up: from a child to its parent ----
   'site-control': z.strictObject({
     siteCode: code,
@@ -195,6 +201,21 @@ export const recordSchemas = {
   }),
   /** A site asks the central site's hierarchy CA to renew its site server certificate. */
   'site-tls-request': z.strictObject({ siteCode: code, ...siteTlsRequestShape }),
+  /**
+   * An approved agent of a joined site asks the central site's hierarchy CA for a TLS client
+   * certificate: its own signed `tls-client-request` (S1), its registered public key, and when its
+   * site's management point accepted the request.
+   */
+  'client-tls-request': z.strictObject({
+    siteCode: code,
+    clientId: z.string().regex(/^[0-9a-f]{64}$/),
+    clientPublicKey: z.string().max(64),
+    request: z
+      .string()
+      .min(2)
+      .max(64 * 1024),
+    receivedAt: time,
+  }),
   /** A client report received by a secondary site's proxy management point, forwarded as signed. */
   'client-report': z.strictObject({ envelope }),
 } as const;
@@ -213,6 +234,7 @@ export const downRecordTypes: ReadonlySet<RecordType> = new Set([
   'certificate',
   'join-result',
   'site-tls-certificate',
+  'client-tls-certificate',
 ]);
 
 export const upRecordTypes: ReadonlySet<RecordType> = new Set([
@@ -225,6 +247,7 @@ export const upRecordTypes: ReadonlySet<RecordType> = new Set([
   'certify-request',
   'client-report',
   'site-tls-request',
+  'client-tls-request',
 ]);
 
 export function isRecordType(type: string): type is RecordType {

@@ -13,7 +13,6 @@ import type { ClientCertificateSecurity } from '../../roles/management-point/cli
 import { SettingsError } from '../../platform/settings.js';
 import { siteServerSettings } from '../site-settings.js';
 import {
-  refuseRevokedClients,
   serverTlsOptions,
   tlsOptionsFor,
   type TlsClientOptions,
@@ -27,7 +26,6 @@ import { keySecretFor, type SiteKeys } from '../data-folder/site-keys.js';
 import type { SiteDb } from '../database/site-db.js';
 import { isLoopbackHost, listenUrl, parseListen } from '../http/listen-address.js';
 import { serverNames, SiteTls, type ServerCertificate } from '../tls/site-tls.js';
-import { revokeClientCertificates } from '../tls/tls-store.js';
 
 /** The transport settings of `steward site start` (src/site/site-settings.ts). */
 export interface TransportSettings {
@@ -101,8 +99,6 @@ export interface SiteTransport {
 
 /** Longest single timer wait (setTimeout's limit is about 24.8 days). */
 const maxTimerMs = 24 * 3600 * 1000;
-/** How often revocations made by other processes are read from the database. */
-const revocationRefreshMs = 30_000;
 
 /** Prepares the transport before the listener exists (the Fastify instance needs its TLS options). */
 export async function prepareTransport(input: {
@@ -191,7 +187,11 @@ export async function prepareTransport(input: {
       siteCertificateIssuer:
         caOverHttp === undefined
           ? undefined
-          : siteCertificateIssuer(() => Promise.resolve(caOverHttp), settings.serverCertificateDays),
+          : siteCertificateIssuer(
+              () => Promise.resolve(caOverHttp),
+              settings.serverCertificateDays,
+              settings.clientCertificateDays,
+            ),
       close: () => closeServer(adminServer),
     };
   }
@@ -211,7 +211,6 @@ export async function prepareTransport(input: {
       clientCertificates: 'optional',
     });
   let renewalTimer: NodeJS.Timeout | undefined;
-  let refreshTimer: NodeJS.Timeout | undefined;
   let adminServer: HttpsServer | undefined;
   let closed = false;
   let log: FastifyBaseLogger | undefined;
@@ -249,31 +248,27 @@ export async function prepareTransport(input: {
     bundleFields: tls.bundleFields,
     issuing: tls.issuing,
     clientSecurity: {
-      isRevoked: tls.isRevoked,
-      certify: (clientId, publicKey, publicKeySha256, now) =>
-        tls.certifyClient(clientId, publicKey, publicKeySha256, settings.clientCertificateDays, now),
+      isRevoked: tls.revocations.isRevoked,
+      certify: (request, now) =>
+        tls.certifyClient(
+          request.clientId,
+          request.tlsPublicKey,
+          request.tlsPublicKeySha256,
+          settings.clientCertificateDays,
+          now,
+        ),
     },
     adminUrl,
     certificate: () => current,
     attach: async (app) => {
       const server = app.server as unknown as HttpsServer;
       log = app.log;
-      refuseRevokedClients(server, tls.isRevoked, (error) =>
-        app.log.warn({ code: error.code }, `TLS connection refused: ${error.message}`),
-      );
+      tls.revocations.watch(server, app.log);
       scheduleRenewal(server);
-      refreshTimer = setInterval(() => {
-        tls
-          .refreshRevocations(new Date())
-          .catch((error: unknown) => app.log.error({ err: error }, 'reading revoked certificates failed'));
-      }, revocationRefreshMs);
-      refreshTimer.unref();
       if (organisation !== undefined && adminAddress !== undefined)
         adminServer = await startAdminListener(app, organisation, adminAddress);
     },
-    clientRevoked: async (clientId) => {
-      tls.addRevoked(await revokeClientCertificates(db, clientId, new Date()));
-    },
+    clientRevoked: (clientId) => tls.revocations.revokeClient(clientId, new Date()),
     // The central site's own certificate carries clientAuth: it is its client certificate on links.
     linkTls: () =>
       tlsOptionsFor({
@@ -281,11 +276,15 @@ export async function prepareTransport(input: {
         clientCertPem: current.certificatePem,
         clientKeyPem: current.keyPem,
       }),
-    siteCertificateIssuer: siteCertificateIssuer(() => Promise.resolve(tls), settings.serverCertificateDays),
+    siteCertificateIssuer: siteCertificateIssuer(
+      () => Promise.resolve(tls),
+      settings.serverCertificateDays,
+      settings.clientCertificateDays,
+    ),
     close: async () => {
       closed = true;
       clearTimeout(renewalTimer);
-      clearInterval(refreshTimer);
+      tls.revocations.stop();
       await closeServer(adminServer);
     },
   };

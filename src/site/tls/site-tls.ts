@@ -31,9 +31,9 @@ import {
 import type { SiteDataLayout } from '../data-folder/layout.js';
 import type { SiteDb } from '../database/site-db.js';
 import { DataFolderError } from '../site-errors.js';
+import { ClientRevocations } from './client-revocations.js';
 import {
   latestServerCertificate,
-  revokedSerials,
   saveIssuedCertificate,
   saveTlsAuthority,
   tlsAuthorities,
@@ -135,7 +135,8 @@ export interface ServerCertificate {
 
 /** The hierarchy CA of a running central site. */
 export class SiteTls {
-  readonly #revoked = new Set<string>();
+  /** The revoked client certificates every listener of the site refuses. */
+  readonly revocations: ClientRevocations;
 
   private constructor(
     private readonly db: SiteDb,
@@ -146,7 +147,9 @@ export class SiteTls {
     readonly authority: TlsAuthorityRecord,
     readonly trusted: readonly TlsAuthorityRecord[],
     private readonly ca: CertificateAuthority,
-  ) {}
+  ) {
+    this.revocations = new ClientRevocations(db);
+  }
 
   /**
    * Opens the CA (creating it first in a data folder made before transport security, when the root
@@ -175,7 +178,7 @@ export class SiteTls {
       ca,
     );
     await writePublicPem(input.layout, input.layout.tlsCaCertificate, current.certificatePem);
-    await tls.refreshRevocations(input.now);
+    await tls.revocations.refresh(input.now);
     return tls;
   }
 
@@ -192,20 +195,6 @@ export class SiteTls {
   /** The CA with its key, to certify site systems installed on other hosts (docs/scale-out.md). */
   get issuing(): { ca: CertificateAuthority; record: TlsAuthorityRecord } {
     return { ca: this.ca, record: this.authority };
-  }
-
-  /** True when a certificate serial is revoked (synchronous: consulted on every connection). */
-  readonly isRevoked = (serialHex: string): boolean => this.#revoked.has(serialHex);
-
-  /** Reloads the revoked serials from the database (other processes may have revoked some). */
-  async refreshRevocations(now: Date): Promise<void> {
-    const serials = await revokedSerials(this.db, now);
-    for (const serial of serials) this.#revoked.add(serial);
-  }
-
-  /** Marks serials revoked at once (the database was updated by the caller). */
-  addRevoked(serials: Iterable<string>): void {
-    for (const serial of serials) this.#revoked.add(serial);
   }
 
   /**
@@ -309,16 +298,20 @@ export class SiteTls {
     return issued;
   }
 
-  /** Certifies an approved client's TLS public key (from a verified request) and records it. */
+  /**
+   * Certifies an approved client's TLS public key (from a verified request) and records it, in the
+   * caller's transaction when one is open (a request relayed from a joined site).
+   */
   async certifyClient(
     clientId: string,
     publicKey: TlsPublicKey,
     publicKeySha256: string,
     validityDays: number,
     now: Date,
+    db: SiteDb = this.db,
   ): Promise<CertifiedPublicKey> {
     const issued = await certifyClientPublicKey(this.ca, { clientId, publicKey, validityDays, now });
-    await saveIssuedCertificate(this.db, {
+    await saveIssuedCertificate(db, {
       serialHex: issued.serialHex,
       caVersion: this.authority.version,
       kind: 'client',

@@ -180,3 +180,36 @@ export async function currentClientCertificates(
     .execute();
   return rows.map((row) => ({ serialHex: row.serial, notAfter: new Date(row.not_after) }));
 }
+
+/** The newest unrevoked certificate issued to a client for this TLS key that is still in date. */
+export async function clientCertificateFor(
+  db: SiteDb,
+  clientId: string,
+  publicKeySha256: string,
+  now: Date,
+): Promise<{ certificatePem: string; notAfter: Date } | undefined> {
+  const row = await db
+    .selectFrom('tls_certificates')
+    .select(['certificate', 'not_after'])
+    .where('kind', '=', 'client')
+    .where('client_id', '=', clientId)
+    .where('public_key_sha256', '=', publicKeySha256)
+    .where('revoked_at', 'is', null)
+    .where('not_after', '>', now)
+    .orderBy('issued_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined
+    ? undefined
+    : { certificatePem: row.certificate, notAfter: new Date(row.not_after) };
+}
+
+/** True when a certificate with this serial is recorded. */
+export async function hasCertificate(db: SiteDb, serialHex: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('tls_certificates')
+    .select('serial')
+    .where('serial', '=', serialHex)
+    .executeTakeFirst();
+  return row !== undefined;
+}

@@ -16,7 +16,7 @@ import type { SiteType } from '../hierarchy-schema.js';
 import { parentLink } from '../links/link-store.js';
 import { enqueue } from '../links/outbox.js';
 import type { ApplyContext, RecordApplier } from '../links/receiver.js';
-import { readRecord, record, type SiteTlsRequest } from '../records.js';
+import { readRecord, record, type OutboundRecord, type SiteTlsRequest } from '../records.js';
 import { childLinkToward, isInSubtreeOf } from '../site-trust.js';
 
 export interface SiteCertificateSite {
@@ -46,10 +46,7 @@ export function siteTlsRequestApplier(site: SiteCertificateSite): RecordApplier 
     const body = readRecord('site-tls-request', item.body);
     await requireBelow(context, body.siteCode);
     if (site.siteType !== 'central') {
-      const parent = await parentLink(context.trx);
-      if (parent === undefined) throw new UnknownSiteError('no parent to relay the certificate request to');
-      await enqueue(context.trx, parent.site_code, [record('site-tls-request', body)], context.now);
-      context.after(() => site.queued());
+      await relayUp(context, site, record('site-tls-request', body));
       return;
     }
     if (site.tlsIssuer === undefined) {
@@ -57,7 +54,7 @@ export function siteTlsRequestApplier(site: SiteCertificateSite): RecordApplier 
     }
     const { siteCode, ...request } = body;
     const certificate = await site.tlsIssuer.certify(context.trx, siteCode, request, context.now);
-    await sendDown(context, site, siteCode, certificate);
+    await sendDown(context, site, siteCode, record('site-tls-certificate', { siteCode, certificate }));
   };
 }
 
@@ -66,7 +63,7 @@ export function siteTlsCertificateApplier(site: SiteCertificateSite): RecordAppl
   return async (context, item) => {
     const body = readRecord('site-tls-certificate', item.body);
     if (body.siteCode !== site.code) {
-      await sendDown(context, site, body.siteCode, body.certificate);
+      await sendDown(context, site, body.siteCode, record('site-tls-certificate', body));
       return;
     }
     const own = await latestServerCertificate(context.trx, siteServerCommonName(site.code));
@@ -80,20 +77,33 @@ export function siteTlsCertificateApplier(site: SiteCertificateSite): RecordAppl
   };
 }
 
-async function sendDown(
+/** Queues a record for the child link that leads to `siteCode` (this site's child or below it). */
+export async function sendDown(
   context: ApplyContext,
   site: SiteCertificateSite,
   siteCode: string,
-  certificate: string,
+  item: OutboundRecord,
 ): Promise<void> {
   const link = await childLinkToward(context.trx, siteCode);
   if (link === undefined) throw new UnknownSiteError(`no link leads to site ${siteCode}`);
-  await enqueue(context.trx, link, [record('site-tls-certificate', { siteCode, certificate })], context.now);
+  await enqueue(context.trx, link, [item], context.now);
+  context.after(() => site.queued());
+}
+
+/** Queues a record for this site's parent (a site between the asking site and the central site). */
+export async function relayUp(
+  context: ApplyContext,
+  site: SiteCertificateSite,
+  item: OutboundRecord,
+): Promise<void> {
+  const parent = await parentLink(context.trx);
+  if (parent === undefined) throw new UnknownSiteError('no parent to relay the certificate request to');
+  await enqueue(context.trx, parent.site_code, [item], context.now);
   context.after(() => site.queued());
 }
 
 /** The site named must be the sending child or lie below it. */
-async function requireBelow(context: ApplyContext, siteCode: string): Promise<void> {
+export async function requireBelow(context: ApplyContext, siteCode: string): Promise<void> {
   if (siteCode === context.link.site_code) return;
   if (!(await isInSubtreeOf(context.trx, siteCode, context.link.site_code))) {
     throw new UnknownSiteError(
