@@ -4,10 +4,10 @@
  * creates (198.18.0.0/15, the benchmarking range, inside the namespaces only), the primary routing
  * between its two links like a branch-office WAN. Children join with join tokens through the real
  * CLI; an agent in the secondary's namespace gets a central deployment through the proxy MP and
- * the secondary's DP, and its status reaches the central site. The central and primary sites serve
- * HTTPS (the default off loopback) and their links run over mutual TLS with site certificates
- * (docs/tls.md); the secondary serves plain HTTP, which off loopback needs --insecure-http (the
- * HTTPS secondary is covered on loopback in test/tls/site-links.test.ts). Skipped where
+ * the secondary's DP, and its status reaches the central site. All three sites serve HTTPS (the
+ * default off loopback) and their links run over mutual TLS with site certificates (docs/tls.md);
+ * the agent gets its client certificate from the central site's CA through the secondary's proxy
+ * MP and the primary's parent link, and polls and reports over mutual TLS. Skipped where
  * namespaces cannot be made (not root, no `ip netns`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCentralSite } from '../../src/site/init/site-init.js';
-import { randomId } from '../../src/trust/index.js';
+import { isIssuedBy, randomId } from '../../src/trust/index.js';
 import { signalPid, stewardBin, waitUntil } from '../support/steward-process.js';
 import { fastHierarchyEnv, testKeyFileCost } from './support/hierarchy-sites.js';
 
@@ -156,7 +156,7 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
     central: `https://${address.central}:${port}`,
     primary: `https://${address.primaryUp}:${port}`,
     primaryForSecondary: `https://${address.primaryDown}:${port}`,
-    secondary: `http://${address.secondary}:${port}`,
+    secondary: `https://${address.secondary}:${port}`,
   };
   let tokens: { central: string; primary: string };
   let rootFingerprint: string;
@@ -266,7 +266,7 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       '--join-token',
       secondaryJoinToken.token,
     ]);
-    await startSiteIn(ns.secondary, join(dir, 'secondary'), urls.secondary, ['--insecure-http']);
+    await startSiteIn(ns.secondary, join(dir, 'secondary'), urls.secondary);
     tokens = { central: centralToken, primary: primaryToken };
   }, 400_000);
 
@@ -297,7 +297,18 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       primaryEnrolment,
     ]);
     expect(enrolled.siteCode).toBe('PRI');
-    await stewardIn(ns.secondary, ['agent', 'run', '--data', agentDir, '--once']);
+    // The first cycles wait for the client certificate (ERR_CLIENT_CERTIFICATE_PENDING) while the
+    // request travels up to the central site's CA and the certificate comes back down.
+    await waitUntil(
+      () =>
+        stewardIn(ns.secondary, ['agent', 'run', '--data', agentDir, '--once']).then(
+          () => true,
+          () => false,
+        ),
+      'the branch agent to complete a cycle over mutual TLS',
+      120_000,
+      1000,
+    );
     await waitUntil(
       async () => {
         const clients = await apiIn<{ items: { id: string }[] }>(
@@ -396,6 +407,14 @@ describe.skipIf(!available)('a hierarchy across network namespaces', () => {
       null,
     );
     expect(health.contentRequestsServed).toBeGreaterThanOrEqual(2);
+    // It polled and reported over mutual TLS with a certificate from the central site's CA.
+    const agentTls = JSON.parse(await readFile(join(agentDir, 'state', 'tls.json'), 'utf8')) as {
+      caCertificate: string;
+      clientCertificate: string | null;
+    };
+    expect(agentTls.clientCertificate).not.toBeNull();
+    expect(isIssuedBy(agentTls.clientCertificate ?? '', agentTls.caCertificate)).toBe(true);
+    expect(agentTls.caCertificate).toBe(await readFile(caFile, 'utf8'));
     await waitUntil(
       async () => {
         const view = await apiIn<{ summary: { succeeded: number } }>(

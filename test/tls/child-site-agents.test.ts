@@ -4,8 +4,10 @@
  * up the parent link to the central site's hierarchy CA, answers ERR_CLIENT_CERTIFICATE_PENDING
  * until the certificate is back, and then hands it over; the agent deploys and reports over
  * mutual TLS with it; the child refuses client endpoints without a certificate and a revoked
- * client's connections at once. The central site refuses a relayed request that the agent did not
- * sign (S1 checked again where the CA is).
+ * client's connections at once. An agent of a secondary site below the child, served over HTTPS,
+ * gets its certificate through the secondary's proxy management point the same way, and the
+ * proxy requires it; the parent accepts the secondary's site certificate for its clients' policy.
+ * The central site's own checks of relayed requests are in client-certificate-relay.test.ts.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,12 +58,12 @@ async function agentCycle(dataDir: string): Promise<{ errors: string[]; reportsS
   return JSON.parse(result.stdout) as { errors: string[]; reportsSent: number };
 }
 
-async function enrolAtChild(name: string): Promise<{ dataDir: string; clientId: string }> {
+async function enrolAtChild(name: string, mpUrl = child.url): Promise<{ dataDir: string; clientId: string }> {
   const { token } = await child.api<{ token: string }>('POST', '/enrolment-tokens', {});
   const dataDir = join(work, name);
   const enrolled = await enrollAgent({
     dataDir,
-    mpUrl: child.url,
+    mpUrl,
     rootPin: rootFingerprint,
     mode: 'secure',
     token,
@@ -151,4 +153,52 @@ describe('agents of a joined primary site', () => {
     );
     expect(['ERR_TLS_CLIENT_REFUSED', 'ERR_HTTPS_FAILED']).toContain(refused);
   });
+});
+
+describe('agents of an HTTPS secondary site below the joined primary', () => {
+  let secondary: HttpsHierarchySite;
+
+  beforeAll(async () => {
+    secondary = await joinHttpsChild(
+      child,
+      'AGS',
+      '127.0.0.3',
+      tlsOptionsFor({ caPem }),
+      'secondary',
+      'https',
+    );
+  }, 240_000);
+
+  afterAll(async () => {
+    await secondary.remove();
+  });
+
+  it('get their certificate through the proxy MP and poll policy with it', async () => {
+    const agent = await enrolAtChild('secondary-agent', secondary.url);
+    // Without a certificate the proxy refuses the client endpoints.
+    const bare = await httpsFetch(`${secondary.url}/mp/v1/clients/${agent.clientId}/policy`, {
+      tls: tlsOptionsFor({ caPem }),
+    });
+    expect(bare.status).toBe(401);
+    expect(Buffer.from(bare.body).toString()).toContain('ERR_TLS_CLIENT_UNTRUSTED');
+    await waitUntil(
+      async () => (await agentCycle(agent.dataDir)).errors.length === 0,
+      'the secondary agent to get its certificate and poll with it',
+      120_000,
+      1000,
+    );
+    const state = JSON.parse(await readFile(agentLayout(agent.dataDir).tls, 'utf8')) as {
+      clientCertificate: string;
+    };
+    expect(describeCertificate(state.clientCertificate).subject).toBe(`CN=${agent.clientId}`);
+    expect(isIssuedBy(state.clientCertificate, caPem)).toBe(true);
+    // The proxy serves the agent's own policy to its certificate, and refuses another client's.
+    const tls = await agentTls(agent.dataDir);
+    expect(
+      (await httpsFetch(`${secondary.url}/mp/v1/clients/${agent.clientId}/policy`, { tls })).status,
+    ).toBe(200);
+    const other = await httpsFetch(`${secondary.url}/mp/v1/clients/${'0'.repeat(64)}/policy`, { tls });
+    expect(other.status).toBe(403);
+    expect(Buffer.from(other.body).toString()).toContain('ERR_CLIENT_CERTIFICATE_MISMATCH');
+  }, 240_000);
 });

@@ -1,16 +1,17 @@
 import type { Socket } from 'node:net';
-import type { ClientCertificateAnswer } from '../../protocol/index.js';
+import { protocolLimits, type ClientCertificateAnswer } from '../../protocol/index.js';
 import { getClient } from '../../site/clients/client-store.js';
 import type { SiteDb } from '../../site/database/site-db.js';
 import {
   checkClientCertificate,
+  parseEnvelope,
   publicKeyFromRecord,
   verifyTlsClientRequest,
   type RevocationCheck,
   type TlsClientIdentity,
   type TlsPublicKey,
 } from '../../trust/index.js';
-import type { CertifiedPublicKey } from '../../trust/tls/index.js';
+import { siteLinkPeer, type CertifiedPublicKey } from '../../trust/tls/index.js';
 import {
   ClientCertificateMismatchError,
   ClientNotApprovedError,
@@ -108,4 +109,56 @@ export function requireClientCertificate(
     );
   }
   return identity;
+}
+
+/** Whether a site code is one of this site's secondary sites (their proxy MPs act for clients). */
+export type SecondarySiteCheck = (siteCode: string) => Promise<boolean>;
+
+/** True when the connection presents the site server certificate of one of this site's secondaries. */
+export async function isProxyOf(socket: Socket, isSecondarySite: SecondarySiteCheck): Promise<boolean> {
+  const peer = siteLinkPeer(socket);
+  return peer.kind === 'site' && (await isSecondarySite(peer.siteCode));
+}
+
+/**
+ * The caller of a client's assignment list over HTTPS: that client's certificate, or the site
+ * server certificate of one of this site's secondary sites, whose proxy management point fetches
+ * the lists of the clients it serves (docs/tls.md); either must be valid and unrevoked. Another
+ * client's certificate is ERR_CLIENT_CERTIFICATE_MISMATCH.
+ */
+export async function requireClientOrProxy(
+  socket: Socket,
+  security: ClientCertificateSecurity | undefined,
+  clientId: string,
+  isSecondarySite: SecondarySiteCheck,
+): Promise<void> {
+  const identity = requireClientCertificate(socket, security);
+  if (identity === undefined || identity.clientId === clientId) return;
+  if (await isProxyOf(socket, isSecondarySite)) return;
+  throw new ClientCertificateMismatchError(
+    `the client certificate belongs to client ${identity.clientId.slice(0, 16)}…, not to ${clientId.slice(0, 16)}…`,
+  );
+}
+
+/**
+ * Over mutual TLS, a batch carries only reports signed by the connection's client (the signature's
+ * key id is the client id); unreadable envelopes are left to report intake, which rejects them.
+ */
+export function checkReportSigners(reports: readonly string[], clientId: string): void {
+  for (const encoded of reports) {
+    let signers: string[];
+    try {
+      signers = parseEnvelope(encoded, {
+        maxBytes: protocolLimits.maxEnvelopeBytes,
+        maxSignatures: 1,
+      }).signatures.map((signature) => signature.keyid);
+    } catch {
+      continue;
+    }
+    if (signers.some((keyId) => keyId !== clientId)) {
+      throw new ClientCertificateMismatchError(
+        `a report in this batch is signed by another client than the certificate's (${clientId.slice(0, 16)}…)`,
+      );
+    }
+  }
 }

@@ -10,14 +10,17 @@ import {
 } from '../../protocol/index.js';
 import type { SiteDb } from '../../site/database/site-db.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
-import { parseEnvelope, sha256Hex, type SigningKey } from '../../trust/index.js';
+import { sha256Hex, type SigningKey } from '../../trust/index.js';
 import {
+  checkReportSigners,
+  isProxyOf,
   issueClientCertificate,
   requireClientCertificate,
+  requireClientOrProxy,
   type ClientCertificateSecurity,
 } from './client-certificate.js';
 import { buildAssignments, buildAssignmentsFor } from './assignments.js';
-import { ClientCertificateMismatchError, RateLimitedError, UnknownClientError } from './mp-errors.js';
+import { RateLimitedError, UnknownClientError } from './mp-errors.js';
 import { PolicyCache, type CachedAssignments } from './policy-cache.js';
 import { handleRegistration } from './registration.js';
 import { acceptReports } from './report-intake.js';
@@ -219,8 +222,13 @@ export class ManagementPoint {
 
     app.get(
       '/mp/v1/clients/:clientId/policy',
-      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => {
-        requireClientCertificate(request.raw.socket, this.options.clientSecurity, request.params.clientId);
+      async (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => {
+        await requireClientOrProxy(
+          request.raw.socket,
+          this.options.clientSecurity,
+          request.params.clientId,
+          this.#isSecondarySite,
+        );
         return this.#servePolicy(request, reply);
       },
     );
@@ -257,12 +265,26 @@ export class ManagementPoint {
     app.post(managementPointPaths.reports, { bodyLimit: protocolLimits.maxRequestBytes }, async (request) => {
       const identity = requireClientCertificate(request.raw.socket, this.options.clientSecurity);
       const batch = parseBody(reportBatchSchema, request.body);
-      if (identity !== undefined) checkReportSigners(batch.reports, identity.clientId);
+      // A secondary site's proxy MP hands over reports of many clients (S2 is checked for each).
+      if (identity !== undefined && !(await isProxyOf(request.raw.socket, this.#isSecondarySite)))
+        checkReportSigners(batch.reports, identity.clientId);
       const answer = await acceptReports(this.options.db, this.options.siteCode, batch.reports, this.#now());
       if (answer.results.some((r) => r.status === 'stored')) this.options.onReportsStored();
       return answer;
     });
   }
+
+  /** True for one of this site's secondary sites, whose proxy MP serves clients of this site. */
+  readonly #isSecondarySite = async (siteCode: string): Promise<boolean> => {
+    const row = await this.options.db
+      .selectFrom('sites')
+      .select('code')
+      .where('code', '=', siteCode)
+      .where('site_type', '=', 'secondary')
+      .where('parent_code', '=', this.options.siteCode)
+      .executeTakeFirst();
+    return row !== undefined;
+  };
 
   async #servePolicy(
     request: FastifyRequest<{ Params: { clientId: string } }>,
@@ -300,29 +322,6 @@ export class ManagementPoint {
       .finally(() => this.#building.delete(clientId));
     this.#building.set(clientId, work);
     return work;
-  }
-}
-
-/**
- * Over mutual TLS, a batch carries only reports signed by the connection's client (the signature's
- * key id is the client id); unreadable envelopes are left to acceptReports, which rejects them.
- */
-function checkReportSigners(reports: readonly string[], clientId: string): void {
-  for (const encoded of reports) {
-    let signers: string[];
-    try {
-      signers = parseEnvelope(encoded, {
-        maxBytes: protocolLimits.maxEnvelopeBytes,
-        maxSignatures: 1,
-      }).signatures.map((signature) => signature.keyid);
-    } catch {
-      continue;
-    }
-    if (signers.some((keyId) => keyId !== clientId)) {
-      throw new ClientCertificateMismatchError(
-        `a report in this batch is signed by another client than the certificate's (${clientId.slice(0, 16)}…)`,
-      );
-    }
   }
 }
 

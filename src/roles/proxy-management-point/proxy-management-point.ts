@@ -1,13 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
+import type { Socket } from 'node:net';
 import {
+  clientCertificateAnswerSchema,
+  clientCertificateRequestSchema,
   managementPointPaths,
   protocolLimits,
   RemoteError,
   registrationAnswerSchema,
   reportBatchAnswerSchema,
   reportBatchSchema,
+  type ClientCertificateAnswer,
   type RegistrationAnswer,
   type ReportBatchAnswer,
   type ReportResult,
@@ -27,6 +31,7 @@ import { siteRoot } from '../../site/hierarchy/site-trust.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
 import {
   acceptAssignments,
+  checkClientCertificate,
   isStewardError,
   openDocument,
   parseEnvelope,
@@ -34,8 +39,11 @@ import {
   sha256Hex,
   verifyClientReport,
   verifyRegistration,
+  type TlsClientIdentity,
 } from '../../trust/index.js';
+import { checkReportSigners } from '../management-point/client-certificate.js';
 import {
+  ClientCertificateMismatchError,
   ClientRevokedError,
   RateLimitedError,
   UnknownClientError,
@@ -57,6 +65,12 @@ export interface ProxyManagementPointOptions {
   log(message: string, error?: unknown): void;
   /** Toward a parent served over https: the hierarchy CA and this site's certificate (docs/tls.md). */
   tls?: LinkTls;
+  /**
+   * The secondary serves HTTPS: policy, policy bodies and reports need a client certificate from
+   * the hierarchy CA (the client's own for its policy and reports), which agents obtain through
+   * this proxy from the parent's management point.
+   */
+  requireClientCertificates?: boolean;
 }
 
 const clientIdPattern = /^[0-9a-f]{64}$/;
@@ -101,14 +115,31 @@ export class ProxyManagementPoint {
       },
     );
 
+    app.post(
+      '/mp/v1/clients/:clientId/certificate',
+      { bodyLimit: 64 * 1024 },
+      async (request: FastifyRequest<{ Params: { clientId: string } }>) => {
+        if (!this.#perAddress.take(request.ip, Date.now()))
+          throw new RateLimitedError('too many certificate requests');
+        const { clientId } = request.params;
+        if (!clientIdPattern.test(clientId))
+          throw new InvalidRequestError('a client id is 64 lowercase hex digits');
+        return this.#certificate(clientId, parseBody(clientCertificateRequestSchema, request.body));
+      },
+    );
+
     app.get(
       '/mp/v1/clients/:clientId/policy',
-      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => this.#policy(request, reply),
+      (request: FastifyRequest<{ Params: { clientId: string } }>, reply) => {
+        this.#requireClient(request.raw.socket, request.params.clientId);
+        return this.#policy(request, reply);
+      },
     );
 
     app.get(
       '/mp/v1/policy-bodies/:policyId/:version',
       async (request: FastifyRequest<{ Params: { policyId: string; version: string } }>, reply) => {
+        this.#requireClient(request.raw.socket);
         const { policyId, version } = request.params;
         const number = Number(version);
         if (!policyIdPattern.test(policyId) || !Number.isSafeInteger(number) || number < 1) {
@@ -123,9 +154,42 @@ export class ProxyManagementPoint {
     );
 
     app.post(managementPointPaths.reports, { bodyLimit: protocolLimits.maxRequestBytes }, async (request) => {
+      const identity = this.#requireClient(request.raw.socket);
       const batch = parseBody(reportBatchSchema, request.body);
+      if (identity !== undefined) checkReportSigners(batch.reports, identity.clientId);
       return this.#reports(batch.reports);
     });
+  }
+
+  /**
+   * Over HTTPS, a client certificate from the hierarchy CA (the listener validated it); with
+   * `clientId`, that client's. Revocation is the parent's: a revoked client's policy is refused
+   * there and no longer served here from the next revalidation on.
+   */
+  #requireClient(socket: Socket, clientId?: string): TlsClientIdentity | undefined {
+    if (this.options.requireClientCertificates !== true) return undefined;
+    const identity = checkClientCertificate(socket, { required: true });
+    if (identity !== undefined && clientId !== undefined && identity.clientId !== clientId) {
+      throw new ClientCertificateMismatchError(
+        `the client certificate belongs to client ${identity.clientId.slice(0, 16)}…, not to ${clientId.slice(0, 16)}…`,
+      );
+    }
+    return identity;
+  }
+
+  /**
+   * A client's certificate request goes to the parent's management point as it came (S1 is
+   * checked there; a parent that joined a hierarchy relays it to the central site's CA and answers
+   * ERR_CLIENT_CERTIFICATE_PENDING until the certificate is back).
+   */
+  async #certificate(clientId: string, body: { request: string }): Promise<ClientCertificateAnswer> {
+    const answer = await siteFetch(
+      `${this.options.parentUrl}${managementPointPaths.clientCertificate(clientId)}`,
+      { body, timeoutMs: 30_000, tls: this.options.tls?.() },
+      64 * 1024,
+    );
+    if (answer.status !== 200) throw remoteError(answer);
+    return clientCertificateAnswerSchema.parse(JSON.parse(answer.text));
   }
 
   /** The parent's trust bundle, verified; the last good one while the parent cannot be reached. */

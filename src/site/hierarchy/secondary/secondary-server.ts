@@ -169,6 +169,7 @@ export async function startSecondarySite(options: SecondarySiteOptions): Promise
       revalidateMs: options.proxyRevalidateMs ?? resolveHierarchySettings().proxyRevalidate,
       reportsQueued: () => hierarchy.sender.wake(),
       tls: linkTls,
+      requireClientCertificates: transport !== undefined,
       log: (message, error) => log.warn({ err: error }, message),
     });
     proxy.register(app);
