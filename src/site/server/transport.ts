@@ -12,14 +12,11 @@ import { appendAudit } from '../../admin/audit-log/index.js';
 import type { ClientCertificateSecurity } from '../../roles/management-point/client-certificate.js';
 import { SettingsError } from '../../platform/settings.js';
 import { siteServerSettings } from '../site-settings.js';
-import {
-  serverTlsOptions,
-  tlsOptionsFor,
-  type TlsClientOptions,
-  type TlsServerOptions,
-} from '../../trust/tls/index.js';
+import { serverTlsOptions, type TlsClientOptions, type TlsServerOptions } from '../../trust/tls/index.js';
 import { siteCertificateIssuer, type SiteCertificateIssuer } from '../tls/site-certificate-issuer.js';
+import { CentralSiteCertificate } from './central-site-certificate.js';
 import { prepareJoinedSiteTransport } from './joined-site-transport.js';
+import { openSiteCertificateRenewal } from '../hierarchy/tls/site-certificate-renewal.js';
 import type { SiteConfig } from '../data-folder/site-config.js';
 import type { SiteDataLayout } from '../data-folder/layout.js';
 import { keySecretFor, type SiteKeys } from '../data-folder/site-keys.js';
@@ -97,9 +94,6 @@ export interface SiteTransport {
   close(): Promise<void>;
 }
 
-/** Longest single timer wait (setTimeout's limit is about 24.8 days). */
-const maxTimerMs = 24 * 3600 * 1000;
-
 /** Prepares the transport before the listener exists (the Fastify instance needs its TLS options). */
 export async function prepareTransport(input: {
   config: SiteConfig;
@@ -164,6 +158,8 @@ export async function prepareTransport(input: {
     // records must not be read on another connection then (PGlite has one). Without a CA (an old
     // data folder whose root key is offline) children join without site certificates.
     const caOverHttp = central ? await openCa().catch(() => undefined) : undefined;
+    // Its site certificate is still its client certificate on links to sites served over HTTPS.
+    const linkCertificate = await plainHttpLinkCertificate(input, caOverHttp, settings);
     return {
       ...plan,
       httpsOptions: undefined,
@@ -179,11 +175,12 @@ export async function prepareTransport(input: {
             'plain HTTP on an address other machines can reach (--insecure-http): credentials and inventory cross the network in clear',
           );
         }
+        linkCertificate?.start(app.log);
         if (organisation !== undefined && adminAddress !== undefined)
           adminServer = await startAdminListener(app, organisation, adminAddress);
       },
       clientRevoked: () => Promise.resolve(),
-      linkTls: () => undefined,
+      linkTls: () => linkCertificate?.linkTls(),
       siteCertificateIssuer:
         caOverHttp === undefined
           ? undefined
@@ -192,14 +189,17 @@ export async function prepareTransport(input: {
               settings.serverCertificateDays,
               settings.clientCertificateDays,
             ),
-      close: () => closeServer(adminServer),
+      close: async () => {
+        linkCertificate?.stop();
+        await closeServer(adminServer);
+      },
     };
   }
 
   const tls = await openCa();
-  const names = serverNames(input.listenHost, config.publicUrl);
-  let current: ServerCertificate = await tls.serverCertificate(
-    names,
+  const own = await CentralSiteCertificate.open(
+    tls,
+    serverNames(input.listenHost, config.publicUrl),
     settings.serverCertificateDays,
     input.now,
   );
@@ -210,41 +210,11 @@ export async function prepareTransport(input: {
       caPem: tls.caCertificatePems,
       clientCertificates: 'optional',
     });
-  let renewalTimer: NodeJS.Timeout | undefined;
   let adminServer: HttpsServer | undefined;
-  let closed = false;
-  let log: FastifyBaseLogger | undefined;
-
-  const scheduleRenewal = (server: HttpsServer, retryMs?: number) => {
-    if (closed) return;
-    const wait = retryMs ?? Math.max(1000, Math.min(maxTimerMs, current.renewAt.getTime() - Date.now()));
-    renewalTimer = setTimeout(() => {
-      void renew(server);
-    }, wait);
-    renewalTimer.unref();
-  };
-  const renew = async (server: HttpsServer) => {
-    if (Date.now() < current.renewAt.getTime()) return scheduleRenewal(server);
-    try {
-      const next = await tls.serverCertificate(names, settings.serverCertificateDays, new Date());
-      if (closed) return;
-      // New connections get the new certificate; open ones keep theirs, so polling goes on.
-      server.setSecureContext(optionsFor(next));
-      current = next;
-      log?.info(
-        { serial: next.serialHex, notAfter: next.notAfter.toISOString() },
-        'TLS server certificate renewed',
-      );
-      scheduleRenewal(server);
-    } catch (error) {
-      log?.error({ err: error }, 'renewing the TLS server certificate failed; trying again in a minute');
-      scheduleRenewal(server, 60_000);
-    }
-  };
 
   return {
     ...plan,
-    httpsOptions: optionsFor(current),
+    httpsOptions: optionsFor(own.current),
     bundleFields: tls.bundleFields,
     issuing: tls.issuing,
     clientSecurity: {
@@ -259,34 +229,60 @@ export async function prepareTransport(input: {
         ),
     },
     adminUrl,
-    certificate: () => current,
+    certificate: () => own.current,
     attach: async (app) => {
       const server = app.server as unknown as HttpsServer;
-      log = app.log;
       tls.revocations.watch(server, app.log);
-      scheduleRenewal(server);
+      // New connections get a renewed certificate; open ones keep theirs, so polling goes on.
+      own.start(app.log, (next) => server.setSecureContext(optionsFor(next)));
       if (organisation !== undefined && adminAddress !== undefined)
         adminServer = await startAdminListener(app, organisation, adminAddress);
     },
     clientRevoked: (clientId) => tls.revocations.revokeClient(clientId, new Date()),
     // The central site's own certificate carries clientAuth: it is its client certificate on links.
-    linkTls: () =>
-      tlsOptionsFor({
-        caPem: tls.caCertificatePems,
-        clientCertPem: current.certificatePem,
-        clientKeyPem: current.keyPem,
-      }),
+    linkTls: () => own.linkTls(),
     siteCertificateIssuer: siteCertificateIssuer(
       () => Promise.resolve(tls),
       settings.serverCertificateDays,
       settings.clientCertificateDays,
     ),
     close: async () => {
-      closed = true;
-      clearTimeout(renewalTimer);
+      own.stop();
       tls.revocations.stop();
       await closeServer(adminServer);
     },
+  };
+}
+
+/**
+ * The site certificate a site serving plain HTTP presents on links to sites served over HTTPS,
+ * kept current: the central site's from its CA, a joined site's renewed through its parent link.
+ * Undefined without one (a data folder from before transport security, or a join without one).
+ */
+async function plainHttpLinkCertificate(
+  input: { config: SiteConfig; layout: SiteDataLayout; db: SiteDb; listenHost: string; now: Date },
+  ca: SiteTls | undefined,
+  settings: TransportSettings,
+): Promise<{ start(log: FastifyBaseLogger): void; stop(): void; linkTls(): TlsClientOptions } | undefined> {
+  if (input.config.siteType === 'central') {
+    if (ca === undefined) return undefined;
+    return CentralSiteCertificate.open(
+      ca,
+      serverNames(input.listenHost, input.config.publicUrl),
+      settings.serverCertificateDays,
+      input.now,
+    ).catch(() => undefined);
+  }
+  const opened = await openSiteCertificateRenewal(input).catch(() => undefined);
+  if (opened === undefined) return undefined;
+  const { renewal } = opened;
+  return {
+    start: (log) => {
+      renewal.setLog(log);
+      renewal.start();
+    },
+    stop: () => renewal.stop(),
+    linkTls: () => renewal.linkTls(),
   };
 }
 

@@ -134,6 +134,8 @@ export async function startHttpsCentral(
   code: string,
   host: string,
   startArgs: readonly string[] = [],
+  /** `http`: the central site serves plain HTTP on loopback (its CA still certifies children). */
+  scheme: 'https' | 'http' = 'https',
 ): Promise<{ site: HttpsHierarchySite; caPem: string; tls: TlsClientOptions }> {
   const dir = await mkdtemp(join(tmpdir(), `steward-mtls-${code.toLowerCase()}-`));
   const dataDir = join(dir, 'site');
@@ -143,7 +145,7 @@ export async function startHttpsCentral(
     code,
     name: `Site ${code}`,
     listen: `${host}:${port}`,
-    publicUrl: `https://${host}:${port}`,
+    publicUrl: `${scheme}://${host}:${port}`,
     database: null,
     passphrase: null,
     approval: 'token',
@@ -161,6 +163,7 @@ export async function startHttpsCentral(
     token: await tokenOf(dataDir),
     tls: () => tls,
     startArgs,
+    scheme,
   });
   await site.start();
   return { site, caPem, tls };
