@@ -86,8 +86,10 @@ export async function recertifyLocalSite(
 }
 
 /**
- * New certificates for every certified management point of the site, embedded or on its own host:
- * the same name, URLs and key, signed by the new root; the earlier ones are marked revoked.
+ * New certificates for every management point of the site, embedded or on its own host, and for the
+ * embedded one while the site runs with its embedded roles off (it serves again when they are on):
+ * the same name, URLs and key as its newest unrevoked certificate, signed by the new root; the
+ * earlier ones are marked revoked, and the site system rows name the new certificate.
  */
 export async function recertifyManagementPoints(
   db: SiteDb,
@@ -96,36 +98,34 @@ export async function recertifyManagementPoints(
   now: Date,
 ): Promise<{ name: string; serial: number }[]> {
   const rows = await db
-    .selectFrom('site_systems')
-    .select(['id', 'certificate'])
+    .selectFrom('certificates')
+    .select(['subject', 'envelope'])
+    .where('kind', '=', 'mp-certificate')
     .where('site_code', '=', siteCode)
-    .where('role', '=', 'management-point')
-    .where('certificate', 'is not', null)
-    .orderBy('name')
+    .where('revoked_at', 'is', null)
+    .orderBy('subject')
+    .orderBy('serial', 'desc')
     .execute();
+  const newest = new Map<string, string>();
+  for (const row of rows) if (!newest.has(row.subject)) newest.set(row.subject, row.envelope);
   const issued: { name: string; serial: number }[] = [];
-  for (const row of rows) {
-    if (row.certificate === null || row.certificate === '') continue;
-    // The site's own stored certificate: read for its name, URLs and key, which are certified again.
-    const payload = parsePayload('mp-certificate', envelopePayloadBytes(parseEnvelope(row.certificate)));
+  for (const [name, envelope] of newest) {
+    // The site's own stored certificate: read for its URLs and key, which are certified again.
+    const payload = parsePayload('mp-certificate', envelopePayloadBytes(parseEnvelope(envelope)));
     const certified = await certifyManagementPointKey(
       db,
-      {
-        siteCode,
-        mpName: payload.mpName,
-        urls: payload.urls,
-        mpKey: payload.mpKey,
-        rootKeys,
-        revokePrevious: true,
-      },
+      { siteCode, mpName: name, urls: payload.urls, mpKey: payload.mpKey, rootKeys, revokePrevious: true },
       now,
     );
     await db
       .updateTable('site_systems')
       .set({ certificate: certified.envelope })
-      .where('id', '=', row.id)
+      .where('site_code', '=', siteCode)
+      .where('role', '=', 'management-point')
+      .where('name', '=', name)
+      .where('key_id', '=', payload.mpKey.keyId)
       .execute();
-    issued.push({ name: payload.mpName, serial: certified.serial });
+    issued.push({ name, serial: certified.serial });
   }
   return issued;
 }
