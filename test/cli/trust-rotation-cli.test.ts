@@ -137,6 +137,7 @@ describe('steward trust rotate-root and rotate-mp', { timeout: 180_000 }, () => 
       [
         'childSites',
         'expiresAt',
+        'interruptedRotation',
         'keys',
         'mpCertificates',
         'previousVersion',
@@ -171,6 +172,7 @@ describe('steward trust rotate-root and rotate-mp', { timeout: 180_000 }, () => 
       mpCertificates: [{ name: 'RTN-MP1', serial: 2 }],
       tlsCaEndorsements: [1],
       childSites: [],
+      interruptedRotation: null,
     });
     const newRootKeyId = (rotated['keys'] as { keyId: string }[])[0]?.keyId;
     expect(newRootKeyId).not.toBe(site.init.rootKeyId);

@@ -24,10 +24,12 @@ import {
   fingerprintOf,
   followRotations,
   readKeyFile,
+  SigningKey,
   trustRootFromPin,
   verifyCaEndorsement,
   verifyMpCertificate,
   verifySiteCertificate,
+  writeKeyFile,
 } from '../../src/trust/index.js';
 import { testKeyFileCost } from '../support/site-fixture.js';
 
@@ -233,6 +235,41 @@ describe('steward trust rotate-root', () => {
       const applied = applyTrustBundle(agentState, await loadTrustBundle(db, code, mpName), code, new Date());
       expect(applied.view.root.version).toBe(3);
     });
+  });
+
+  it('a rotation killed after its transaction is finished by the next one; one killed before it leaves keys that are removed', async () => {
+    const layout = siteDataLayout(dataDir);
+    const secret = { secretFile: layout.keySecret };
+    const second = await rotateRoot(dataDir, {
+      actor: 'test',
+      now: new Date(),
+      keyFileCost: testKeyFileCost,
+    });
+    // As if killed between the commit and the renames: the new key still incoming, the old one in place.
+    await rename(layout.rootKey(1), layout.incomingRootKey(1));
+    await rename(layout.retiredRootKey(1, 1), layout.rootKey(1));
+    const third = await rotateRoot(dataDir, { actor: 'test', now: new Date(), keyFileCost: testKeyFileCost });
+    expect(third).toMatchObject({ interruptedRotation: 'finished', previousVersion: 2, version: 3 });
+    expect(third.retiredKeys).toEqual([
+      {
+        keyId: second.keys[0]?.keyId,
+        fingerprint: second.keys[0]?.fingerprint,
+        file: 'retired-keys/root-v2-1.key',
+      },
+    ]);
+    expect((await readKeyFile(layout.retiredRootKey(1, 1), secret)).keyId).toBe(init.rootKeyId);
+
+    // As if killed before the transaction: an incoming key the database never stored.
+    const unused = SigningKey.generate();
+    await writeKeyFile(layout.incomingRootKey(1), unused, secret, { cost: testKeyFileCost });
+    const fourth = await rotateRoot(dataDir, {
+      actor: 'test',
+      now: new Date(),
+      keyFileCost: testKeyFileCost,
+    });
+    expect(fourth).toMatchObject({ interruptedRotation: 'discarded', previousVersion: 3, version: 4 });
+    expect(fourth.keys.map((k) => k.keyId)).not.toContain(unused.keyId);
+    expect((await readdir(layout.keysDir)).filter((name) => name.startsWith('incoming'))).toEqual([]);
   });
 
   it('without the root key in keys/ it fails with ERR_ROOT_KEY_OFFLINE and changes nothing', async () => {

@@ -46,6 +46,13 @@ export function registerTrustRotationCommands(trust: Command): void {
             now: new Date(),
           });
           out.result(result, () => {
+            if (result.interruptedRotation !== null) {
+              out.line(
+                result.interruptedRotation === 'finished'
+                  ? 'An interrupted rotation was finished first: its key files were put in place.'
+                  : 'An interrupted rotation that had stored nothing was cleared first: its unused key files were removed.',
+              );
+            }
             out.line(
               `Site ${result.site}: root version ${result.previousVersion} → ${result.version} ` +
                 `(${result.threshold} of ${result.keys.length} keys must sign), valid until ${result.expiresAt}.`,

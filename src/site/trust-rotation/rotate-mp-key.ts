@@ -24,6 +24,7 @@ import { inTransaction } from '../database/site-db.js';
 import { currentCertificate } from '../hierarchy/trust-store.js';
 import { certifyManagementPointKey } from '../site-systems/mp-certificates.js';
 import { DataFolderError } from '../site-errors.js';
+import { settleMpKeyFile, settleRootKeyFiles } from './interrupted-rotation.js';
 import { rootInForce, rootSignersFor } from './root-in-force.js';
 import { RootKeyOfflineError } from './rotation-errors.js';
 
@@ -59,17 +60,20 @@ export async function rotateMpKey(
       );
     }
     const secret = keySecretFor(config, layout);
-    const held = (await loadRootKeyFiles(config, layout, secret)).map((file) => file.key);
     const database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database), {
       requireTls: config.databaseRequireTls === true,
     });
     try {
       const db = database.db;
       const now = options.now;
-      const signers = rootSignersFor(await rootInForce(db), held);
+      const root = await rootInForce(db);
+      const { config: settled } = await settleRootKeyFiles(layout, config, secret, root);
+      const held = (await loadRootKeyFiles(settled, layout, secret)).map((file) => file.key);
+      const signers = rootSignersFor(root, held);
       const mpName = `${config.code}-MP1`;
       const current = await currentCertificate(db, 'mp-certificate', mpName);
       if (current === undefined) throw new DataFolderError(`no certificate for management point ${mpName}`);
+      await settleMpKeyFile(layout, secret, current.keyId);
       const urls = parsePayload('mp-certificate', envelopePayloadBytes(parseEnvelope(current.envelope))).urls;
       const revoked = await db
         .selectFrom('certificates')

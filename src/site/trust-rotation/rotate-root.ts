@@ -25,6 +25,7 @@ import { saveRootDocument } from '../hierarchy/trust-store.js';
 import { certificateValidity } from '../init/validity.js';
 import { InvalidRequestError } from '../site-errors.js';
 import { recertifyLocalSite, recertifyManagementPoints, reendorseTlsAuthorities } from './recertify.js';
+import { settleRootKeyFiles, type Settlement } from './interrupted-rotation.js';
 import { rootInForce, rootSignersFor } from './root-in-force.js';
 import { RootKeyOfflineError, RotationChildSitesError } from './rotation-errors.js';
 
@@ -55,6 +56,8 @@ export interface RootRotationResult {
   tlsCaEndorsements: number[];
   /** Child sites whose certificates are still signed by the retired keys (only with allowChildSites). */
   childSites: string[];
+  /** An earlier rotation stopped half way: its key files were put in place, or removed (unused). */
+  interruptedRotation: Settlement;
 }
 
 const maxRootKeys = 16;
@@ -63,15 +66,13 @@ export async function rotateRoot(dataDir: string, options: RootRotationOptions):
   const layout = siteDataLayout(dataDir);
   const lock = await lockFolder(dataDir, 'steward trust rotate-root');
   try {
-    const config = await readSiteConfig(layout.config);
+    let config = await readSiteConfig(layout.config);
     if (config.siteType !== 'central') {
       throw new RootKeyOfflineError(
         `site ${config.code} is a ${config.siteType} site: only the central site holds the root keys`,
       );
     }
     const secret = keySecretFor(config, layout);
-    const heldFiles = await loadRootKeyFiles(config, layout, secret);
-    const held = heldFiles.map((file) => file.key);
     const database = await openSiteDatabase(databaseLocation(config.database ?? undefined, layout.database), {
       requireTls: config.databaseRequireTls === true,
     });
@@ -79,6 +80,10 @@ export async function rotateRoot(dataDir: string, options: RootRotationOptions):
       const db = database.db;
       const now = options.now;
       const current = await rootInForce(db);
+      const settlement = await settleRootKeyFiles(layout, config, secret, current);
+      config = settlement.config;
+      const heldFiles = await loadRootKeyFiles(config, layout, secret);
+      const held = heldFiles.map((file) => file.key);
       const oldSigners = rootSignersFor(current, held);
       const keyCount = options.keys ?? current.keyIds.length;
       const threshold = options.threshold ?? Math.min(current.threshold, keyCount);
@@ -177,6 +182,7 @@ export async function rotateRoot(dataDir: string, options: RootRotationOptions):
         retiredKeys,
         ...reissued,
         childSites,
+        interruptedRotation: settlement.settled,
       };
     } finally {
       await database.close();
