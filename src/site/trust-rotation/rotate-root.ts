@@ -116,7 +116,9 @@ export async function rotateRoot(dataDir: string, options: RootRotationOptions):
       // The rules every agent and child site applies, checked here before anything is written.
       const followed = trustRootOnFirstUse([...current.chain, document.encoded], now);
       if (followed.version !== version) {
-        throw new InvalidRequestError(`the stored root chain does not lead to version ${current.version}`);
+        throw new InvalidRequestError(
+          `the stored root chain and the new document do not lead to version ${version}`,
+        );
       }
 
       const keyOptions = options.keyFileCost === undefined ? {} : { cost: options.keyFileCost };
