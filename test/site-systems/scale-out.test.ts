@@ -399,4 +399,45 @@ describe.skipIf(skip !== undefined)('site systems on their own hosts', { timeout
     expect(state.detail).toMatch(/^ERR_HASH_MISMATCH: /);
     expect((await fetch(`${dp.url}/dp/v1/packages/${packageId}/1.0/manifest`)).status).toBe(404);
   });
+
+  it('rotate-root with the embedded roles off: the MPs on their own hosts serve certificates from the new root (C2) and the agent follows it (C1)', async () => {
+    await site.stop();
+    const rotated = await runStewardJson<{ version: number; mpCertificates: { name: string }[] }>([
+      'trust',
+      'rotate-root',
+      '--data',
+      site.dataDir,
+    ]);
+    expect(rotated.version).toBe(2);
+    // The embedded MP's certificate too: it serves again when the embedded roles are turned on.
+    expect(rotated.mpCertificates.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['SCO-MP1', 'SCO-MP2', 'SCO-MP3']),
+    );
+    await site.start();
+    // Each MP reads the site's root chain and its own new certificate at its next refresh (30 s).
+    for (const mp of mps) {
+      await waitUntil(
+        async () => {
+          const bundle = (await (await fetch(`${mp.url}${managementPointPaths.trust}`)).json()) as {
+            rootChain: string[];
+            mpCertificate: string;
+          };
+          const signer = parseEnvelope(bundle.mpCertificate).signatures[0]?.keyid;
+          return bundle.rootChain.length === 2 && signer !== site.init.rootKeyId ? true : undefined;
+        },
+        `${mp.name} to serve the new root and its new certificate`,
+        90_000,
+        1000,
+      );
+    }
+    const run = await runAgentOnce(agent.dataDir);
+    expect(run.cycle.errors).toEqual([]);
+    expect(run.cycle.assignments).toBeGreaterThan(0);
+    const trust = JSON.parse(await readFile(agentLayout(agent.dataDir).trust, 'utf8')) as { chain: string[] };
+    expect(
+      trust.chain.map(
+        (encoded) => parsePayload('root', envelopePayloadBytes(parseEnvelope(encoded))).version,
+      ),
+    ).toEqual([1, 2]);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createOutput, runCommand, table } from '../../protocol/command-line.js';
 import { adminClientFor, withAdminOptions, type AdminOptions } from './admin-options.js';
+import { registerTrustRotationCommands } from './trust-rotation.js';
 
 interface TrustView {
   root: { version: number; threshold: number; keys: { fingerprint: string }[]; expiresAt: string }[];
@@ -52,4 +53,5 @@ export function registerTrustCommands(program: Command): void {
       });
     }),
   );
+  registerTrustRotationCommands(trust);
 }

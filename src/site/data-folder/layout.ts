@@ -12,6 +12,7 @@ import { join } from 'node:path';
  *   keys/site.key, keys/mp.key
  *   keys/tls-ca.key           the hierarchy TLS CA's private key (central site; docs/tls.md)
  *   keys/tls-server.key       the private key of the site server's TLS certificate
+ *   retired-keys/             root keys retired by `steward trust rotate-root` (root-vN-I.key)
  *   tls/ca.pem                the hierarchy CA certificate (public: `--data` gives it to the CLI)
  *   tls/server.pem            the site server's current TLS certificate (public)
  *   database/                 the embedded PGlite database
@@ -27,6 +28,13 @@ export function siteDataLayout(dataDir: string) {
     keysDir: keys,
     keySecret: join(keys, 'key-secret'),
     rootKey: (index: number) => join(keys, `root-${index}.key`),
+    /** A new root key written by a rotation before it takes the place of the old ones. */
+    incomingRootKey: (index: number) => join(keys, `incoming-root-${index}.key`),
+    incomingMpKey: join(keys, 'incoming-mp.key'),
+    retiredKeysDir: join(dataDir, 'retired-keys'),
+    /** Root key `index` of root version `version`, retired by a rotation (out of keys/). */
+    retiredRootKey: (version: number, index: number) =>
+      join(dataDir, 'retired-keys', `root-v${version}-${index}.key`),
     siteKey: join(keys, 'site.key'),
     mpKey: join(keys, 'mp.key'),
     tlsCaKey: join(keys, 'tls-ca.key'),

@@ -25,17 +25,26 @@ export function keySecretFor(config: SiteConfig, layout: SiteDataLayout, env = p
 
 export async function loadSiteKeys(config: SiteConfig, layout: SiteDataLayout): Promise<SiteKeys> {
   const secret = keySecretFor(config, layout);
-  const root: SigningKey[] = [];
-  for (let index = 1; index <= config.rootKeyCount; index += 1) {
-    const path = layout.rootKey(index);
-    // A root key moved offline is simply absent: the site then cannot certify or rotate until it returns.
-    if (await exists(path)) root.push(await readKeyFile(path, secret));
-  }
   return {
-    root,
+    root: (await loadRootKeyFiles(config, layout, secret)).map((file) => file.key),
     site: await readKeyFile(layout.siteKey, secret),
     mp: await readKeyFile(layout.mpKey, secret),
   };
+}
+
+/** The root key files present in keys/ (root-1.key to root-N.key), with their numbers. */
+export async function loadRootKeyFiles(
+  config: SiteConfig,
+  layout: SiteDataLayout,
+  secret: KeySecret,
+): Promise<{ index: number; key: SigningKey }[]> {
+  const files: { index: number; key: SigningKey }[] = [];
+  for (let index = 1; index <= config.rootKeyCount; index += 1) {
+    const path = layout.rootKey(index);
+    // A root key moved offline is simply absent: the site then cannot certify or rotate until it returns.
+    if (await exists(path)) files.push({ index, key: await readKeyFile(path, secret) });
+  }
+  return files;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,12 +1,7 @@
-import {
-  envelopePayloadBytes,
-  issueMpCertificate,
-  parseEnvelope,
-  parsePayload,
-  type SigningKey,
-} from '../../trust/index.js';
+import { envelopePayloadBytes, parseEnvelope, parsePayload, type SigningKey } from '../../trust/index.js';
 import type { SiteDb } from '../database/site-db.js';
-import { currentCertificate, saveCertificate } from '../hierarchy/trust-store.js';
+import { currentCertificate } from '../hierarchy/trust-store.js';
+import { certifyManagementPointKey } from '../site-systems/mp-certificates.js';
 import { renewWhenRemaining, validityDays } from '../init/validity.js';
 
 /**
@@ -35,30 +30,18 @@ export async function renewMpCertificateIfDue(
     currentUrls.join(' ') !== input.urls.join(' ');
   if (!due) return 'current';
   if (input.rootKeys.length === 0) return 'due-but-no-root-key';
-  const serial = (current?.serial ?? 0) + 1;
-  const expiresAt = new Date(now.getTime() + validityDays.mp * 24 * 3600 * 1000);
-  const document = issueMpCertificate(
+  await certifyManagementPointKey(
+    db,
     {
-      version: serial,
-      mpName: input.mpName,
       siteCode: input.siteCode,
-      urls: [...input.urls],
+      mpName: input.mpName,
+      urls: input.urls,
       mpKey: input.mpKey.publicRecord(),
-      issuedAt: now.toISOString(),
-      expiresAt: expiresAt.toISOString(),
+      rootKeys: input.rootKeys,
+      revokePrevious: false,
     },
-    input.rootKeys,
+    now,
   );
-  await saveCertificate(db, {
-    kind: 'mp-certificate',
-    subject: input.mpName,
-    siteCode: input.siteCode,
-    keyId: input.mpKey.keyId,
-    serial,
-    issuedAt: now.toISOString(),
-    expiresAt: expiresAt.toISOString(),
-    document,
-  });
   return 'renewed';
 }
 

@@ -1,6 +1,5 @@
 import {
   isCanonicalBase64,
-  issueMpCertificate,
   publicKeyFromRecord,
   sha256Hex,
   verifySiteSystemProof,
@@ -11,13 +10,13 @@ import { appendAudit } from '../../admin/audit-log/index.js';
 import type { InstallAnswer, InstallRequest } from '../../protocol/index.js';
 import type { SiteDb } from '../database/site-db.js';
 import { inTransaction, toJson } from '../database/site-db.js';
-import { rootChain, saveCertificate, siteCertificates } from '../hierarchy/trust-store.js';
-import { validityDays } from '../init/validity.js';
+import { rootChain, siteCertificates } from '../hierarchy/trust-store.js';
 import { ConflictError, InvalidRequestError } from '../site-errors.js';
 import { saveIssuedCertificate, type TlsAuthorityRecord } from '../tls/tls-store.js';
 import { CannotCertifyError } from './site-system-errors.js';
 import type { SecurityMode } from '../security-mode/security-mode.js';
 import { admitSiteSystem } from './system-tokens.js';
+import { certifyManagementPointKey } from './mp-certificates.js';
 
 /** What a site needs to certify a site system: its root keys, and its TLS CA when it has one. */
 export interface CertifyingSite {
@@ -93,7 +92,7 @@ export async function installSiteSystem(
           `site ${site.siteCode} holds no root key, so it cannot certify a management point: install it at the central site, or bring keys/root-1.key back`,
         );
       }
-      mpCertificate = await certifyManagementPoint(trx, site, request, systemKey.keyId, now);
+      mpCertificate = await certifyManagementPoint(trx, site, request, now);
     }
     let tlsCertificate: string | null = null;
     if (tlsPublicKeyDer !== null) {
@@ -171,47 +170,21 @@ async function certifyManagementPoint(
   db: SiteDb,
   site: CertifyingSite,
   request: InstallRequest,
-  keyId: string,
   now: Date,
 ): Promise<string> {
-  const previous = await db
-    .selectFrom('certificates')
-    .select((eb) => eb.fn.max<number | string>('serial').as('serial'))
-    .where('kind', '=', 'mp-certificate')
-    .where('subject', '=', request.name)
-    .executeTakeFirst();
-  const serial = Number(previous?.serial ?? 0) + 1;
-  const expiresAt = new Date(now.getTime() + validityDays.mp * 24 * 3600 * 1000);
-  const document = issueMpCertificate(
+  const certified = await certifyManagementPointKey(
+    db,
     {
-      version: serial,
-      mpName: request.name,
       siteCode: site.siteCode,
-      urls: [...request.urls],
+      mpName: request.name,
+      urls: request.urls,
       mpKey: request.systemKey,
-      issuedAt: now.toISOString(),
-      expiresAt: expiresAt.toISOString(),
+      rootKeys: site.rootKeys,
+      revokePrevious: true,
     },
-    site.rootKeys,
+    now,
   );
-  await db
-    .updateTable('certificates')
-    .set({ revoked_at: now })
-    .where('kind', '=', 'mp-certificate')
-    .where('subject', '=', request.name)
-    .where('revoked_at', 'is', null)
-    .execute();
-  await saveCertificate(db, {
-    kind: 'mp-certificate',
-    subject: request.name,
-    siteCode: site.siteCode,
-    keyId,
-    serial,
-    issuedAt: now.toISOString(),
-    expiresAt: expiresAt.toISOString(),
-    document,
-  });
-  return document.encoded;
+  return certified.envelope;
 }
 
 /** A server certificate from the hierarchy CA for the hosts of the system's URLs. */

@@ -158,11 +158,17 @@ export async function startStandaloneManagementPoint(
       const mps = await certifiedManagementPoints(readDb, config.siteCode, at);
       certifiedKeyIds = new Set([mpKey.keyId, ...mps.map((mp) => mp.key.keyId)]);
       const others = mps.filter((mp) => mp.key.keyId !== mpKey.keyId).map((mp) => mp.envelope);
+      // After a root rotation the site certifies this MP's key again (docs/operations.md): the newest
+      // certificate of its own key that verifies against the site's root replaces the one from install.
+      const own =
+        mps.find((mp) => mp.name === config.name && mp.key.keyId === mpKey.keyId)?.envelope ??
+        bundle.mpCertificate;
       const next: TrustBundle = {
         ...bundle,
         rootChain: await rootChain(readDb),
         siteCertificates: await siteCertificates(readDb),
-        managementPoints: [trust.mpCertificate ?? '', ...others].filter((e) => e !== '').slice(0, 16),
+        mpCertificate: own,
+        managementPoints: [own, ...others].filter((e) => e !== '').slice(0, 16),
       };
       if (JSON.stringify(next) !== JSON.stringify(bundle)) {
         bundle = next;
