@@ -22,6 +22,7 @@ import { readAgentConfig, writeAgentConfig, type AgentConfig } from './state/age
 import { readState, writeState } from './state/json-state.js';
 import {
   acceptManagementPoint,
+  mpSerialsChanged,
   acceptRootChain,
   readTrustState,
   writeTrustState,
@@ -232,7 +233,13 @@ export class AgentEngine {
     }
     try {
       // C2: the MP certificate chains to that root, for this site, within its validity.
-      const view = acceptManagementPoint(offered.bundle, accepted.root, this.config.siteCode, now);
+      const view = acceptManagementPoint(
+        offered.bundle,
+        accepted.root,
+        this.config.siteCode,
+        now,
+        held.mpSerials,
+      );
       // Directory-only: the MP's certified key must also be one the directory publishes for the site.
       await this.#directory?.checkManagementPoint(view, now);
       // The hierarchy TLS CA, only as endorsed by that root (C1); HTTPS then trusts it alone.
@@ -247,8 +254,13 @@ export class AgentEngine {
       throw error;
     }
     this.#trustEtag = offered.etag;
-    if (accepted.chain.length !== held.chain.length)
-      await writeTrustState(this.layout.trust, { ...held, chain: accepted.chain });
+    const view = this.#view;
+    if (accepted.chain.length !== held.chain.length || mpSerialsChanged(held, view))
+      await writeTrustState(this.layout.trust, {
+        ...held,
+        chain: accepted.chain,
+        mpSerials: view.mpSerials,
+      });
     if (accepted.rotatedFrom !== null) {
       await this.#report('root-rotated', null, [String(accepted.rotatedFrom), String(accepted.root.version)]);
     }

@@ -128,7 +128,11 @@ export async function enrollAgent(options: EnrollOptions): Promise<EnrollResult>
   if (answer.clientId !== key.keyId) {
     throw new RootRequiredError('the management point answered for another client id; enrolment abandoned');
   }
-  await writeTrustState(layout.trust, { ...trustState, chain: applied.chain });
+  await writeTrustState(layout.trust, {
+    ...trustState,
+    chain: applied.chain,
+    mpSerials: applied.view.mpSerials,
+  });
   if (tlsCa !== undefined && bundle.tlsCaEndorsement !== undefined) {
     await writeInitialTlsState(layout, tlsCa, bundle.tlsCaEndorsement);
   }

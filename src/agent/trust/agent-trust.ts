@@ -4,6 +4,7 @@ import {
   envelopePayloadBytes,
   parseEnvelope,
   parsePayload,
+  RollbackError,
   trustRootFromPin,
   trustRootOnFirstUse,
   verifyMpCertificate,
@@ -18,7 +19,19 @@ export const trustStateSchema = z.strictObject({
   pin: z.string().nullable(),
   source: z.enum(['pinned', 'directory', 'first-use']),
   bundleEtag: z.string().nullable(),
+  /**
+   * C2: the newest MP certificate serial accepted for each MP name of the site; an older one for
+   * the same name (one that `trust rotate-mp` or a reinstall replaced) is refused from then on.
+   * Absent in state written before it was kept.
+   */
+  mpSerials: z
+    .record(z.string().max(256), z.number().int().min(1))
+    .refine((serials) => Object.keys(serials).length <= maxRememberedMps, 'too many MP names')
+    .optional(),
 });
+
+/** MP names whose newest certificate serial is remembered (a site has far fewer MPs). */
+const maxRememberedMps = 256;
 
 export type TrustState = z.output<typeof trustStateSchema>;
 
@@ -34,6 +47,8 @@ export interface TrustView {
    * else the agent may poll, and whose signed assignment lists it accepts (C3).
    */
   otherMps: { key: VerifyingKey; urls: string[] }[];
+  /** The newest certificate serial accepted for each MP name, this bundle's included (C2). */
+  mpSerials: Record<string, number>;
 }
 
 /**
@@ -79,16 +94,27 @@ export function acceptRootChain(state: TrustState, bundle: TrustBundle, now: Dat
 }
 
 /**
- * C2: the MP certificate chains to the accepted root, for this client's site, within its validity;
- * and the site certificates whose keys sign policy bodies and manifests (C4, C5).
+ * C2: the MP certificate chains to the accepted root, for this client's site, within its validity,
+ * and is not older than the newest certificate accepted before for the same MP name (ERR_ROLLBACK:
+ * a replaced MP key cannot come back); and the site certificates whose keys sign policy bodies and
+ * manifests (C4, C5).
  */
 export function acceptManagementPoint(
   bundle: TrustBundle,
   root: TrustedRoot,
   siteCode: string,
   now: Date,
+  seenSerials: Readonly<Record<string, number>> = {},
 ): TrustView {
   const mp = verifyMpCertificate(bundle.mpCertificate, root, now, siteCode);
+  const newest = new Map(Object.entries(seenSerials));
+  if ((newest.get(mp.payload.mpName) ?? 0) > mp.payload.version) {
+    throw new RollbackError(
+      `the management point ${mp.payload.mpName} offers certificate ${mp.payload.version}, older than ` +
+        `certificate ${newest.get(mp.payload.mpName)} accepted before (C2)`,
+    );
+  }
+  newest.set(mp.payload.mpName, mp.payload.version);
   const siteKeys = new Map<string, VerifyingKey>();
   for (const certificate of bundle.siteCertificates) {
     try {
@@ -102,13 +128,31 @@ export function acceptManagementPoint(
   for (const certificate of bundle.managementPoints ?? []) {
     try {
       const other = verifyMpCertificate(certificate, root, now, siteCode);
+      const { mpName, version } = other.payload;
+      // C2: an older certificate of an MP name names a key that was replaced.
+      if ((newest.get(mpName) ?? 0) > version) continue;
+      newest.set(mpName, version);
       if (other.key.keyId !== mp.key.keyId) otherMps.push({ key: other.key, urls: other.payload.urls });
     } catch {
       // C2: an MP certificate that does not verify for this site (another site's, expired) names
       // no management point the agent will use.
     }
   }
-  return { root, mpKey: mp.key, mpName: mp.payload.mpName, mpUrls: mp.payload.urls, siteKeys, otherMps };
+  return {
+    root,
+    mpKey: mp.key,
+    mpName: mp.payload.mpName,
+    mpUrls: mp.payload.urls,
+    siteKeys,
+    otherMps,
+    mpSerials: Object.fromEntries([...newest].slice(-maxRememberedMps)),
+  };
+}
+
+/** True when a view accepted serials the held state does not record yet. */
+export function mpSerialsChanged(held: TrustState, view: TrustView): boolean {
+  const before = held.mpSerials ?? {};
+  return Object.entries(view.mpSerials).some(([name, serial]) => before[name] !== serial);
 }
 
 /** Applies a trust bundle: C1 then C2. Throws, changing nothing, when any check fails. */
@@ -119,7 +163,7 @@ export function applyTrustBundle(
   now: Date,
 ): { view: TrustView; chain: string[]; rotatedFrom: number | null } {
   const accepted = acceptRootChain(state, bundle, now);
-  const view = acceptManagementPoint(bundle, accepted.root, siteCode, now);
+  const view = acceptManagementPoint(bundle, accepted.root, siteCode, now, state.mpSerials);
   return { view, chain: accepted.chain, rotatedFrom: accepted.rotatedFrom };
 }
 
