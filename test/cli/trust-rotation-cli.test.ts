@@ -228,6 +228,11 @@ describe('steward trust rotate-root and rotate-mp', { timeout: 180_000 }, () => 
     await site.start();
     await deployAndRun('marker-after-mp');
     expect(await heldAssignmentsSigner()).toBe(rotated.key.keyId);
+    // C2: the agent now holds the new certificate's serial, and refuses the old one from then on.
+    const trustState = JSON.parse(await readFile(agentLayout(agentDir).trust, 'utf8')) as {
+      mpSerials?: Record<string, number>;
+    };
+    expect(trustState.mpSerials?.['RTN-MP1']).toBe(rotated.certificate.serial);
 
     const after = await runStewardJson<TrustShow>(['trust', 'show', '--data', site.dataDir]);
     const mpCertificates = after.certificates.filter((c) => c.kind === 'mp-certificate');
