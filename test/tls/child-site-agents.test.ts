@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enrollAgent } from '../../src/agent/enroll.js';
 import { agentLayout } from '../../src/agent/state/agent-layout.js';
+import { siteDataLayout } from '../../src/site/data-folder/layout.js';
 import {
   describeCertificate,
   httpsFetch,
@@ -201,4 +202,26 @@ describe('agents of an HTTPS secondary site below the joined primary', () => {
     expect(other.status).toBe(403);
     expect(Buffer.from(other.body).toString()).toContain('ERR_CLIENT_CERTIFICATE_MISMATCH');
   }, 240_000);
+
+  it("the parent's MP takes a site certificate for a client's policy only from its own secondary", async () => {
+    const layout = siteDataLayout(secondary.dataDir);
+    const key = await readTlsKeyFile(layout.tlsServerKey, { secretFile: layout.keySecret });
+    const siteTls = tlsOptionsFor({
+      caPem,
+      clientCertPem: await readFile(layout.tlsServerCertificate, 'utf8'),
+      clientKeyPem: tlsKeyPem(key),
+    });
+    const agent = await enrolAtChild('secondary-proxy-check', secondary.url);
+    // The secondary's own parent serves it (the proxy fetches lists this way).
+    const atParent = await httpsFetch(`${child.url}/mp/v1/clients/${agent.clientId}/policy`, {
+      tls: siteTls,
+    });
+    expect(atParent.status).toBe(200);
+    // The central site is not its parent: there the same certificate is another party's.
+    const atCentral = await httpsFetch(`${central.url}/mp/v1/clients/${agent.clientId}/policy`, {
+      tls: siteTls,
+    });
+    expect(atCentral.status).toBe(403);
+    expect(Buffer.from(atCentral.body).toString()).toContain('ERR_CLIENT_CERTIFICATE_MISMATCH');
+  }, 120_000);
 });

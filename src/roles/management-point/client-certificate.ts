@@ -141,6 +141,26 @@ export async function requireClientOrProxy(
 }
 
 /**
+ * The caller of a report batch over mutual TLS: every report signed by the certificate's client,
+ * or (checked only then, off the agents' path) one of this site's secondaries, whose proxy MP
+ * hands over reports of many clients (S2 is checked for each report either way).
+ */
+export async function checkReportBatchCaller(
+  socket: Socket,
+  identity: TlsClientIdentity | undefined,
+  reports: readonly string[],
+  isSecondarySite: SecondarySiteCheck,
+): Promise<void> {
+  if (identity === undefined) return;
+  try {
+    checkReportSigners(reports, identity.clientId);
+  } catch (error) {
+    if (!(error instanceof ClientCertificateMismatchError) || !(await isProxyOf(socket, isSecondarySite)))
+      throw error;
+  }
+}
+
+/**
  * Over mutual TLS, a batch carries only reports signed by the connection's client (the signature's
  * key id is the client id); unreadable envelopes are left to report intake, which rejects them.
  */

@@ -12,8 +12,7 @@ import type { SiteDb } from '../../site/database/site-db.js';
 import { InvalidRequestError } from '../../site/site-errors.js';
 import { sha256Hex, type SigningKey } from '../../trust/index.js';
 import {
-  checkReportSigners,
-  isProxyOf,
+  checkReportBatchCaller,
   issueClientCertificate,
   requireClientCertificate,
   requireClientOrProxy,
@@ -265,9 +264,7 @@ export class ManagementPoint {
     app.post(managementPointPaths.reports, { bodyLimit: protocolLimits.maxRequestBytes }, async (request) => {
       const identity = requireClientCertificate(request.raw.socket, this.options.clientSecurity);
       const batch = parseBody(reportBatchSchema, request.body);
-      // A secondary site's proxy MP hands over reports of many clients (S2 is checked for each).
-      if (identity !== undefined && !(await isProxyOf(request.raw.socket, this.#isSecondarySite)))
-        checkReportSigners(batch.reports, identity.clientId);
+      await checkReportBatchCaller(request.raw.socket, identity, batch.reports, this.#isSecondarySite);
       const answer = await acceptReports(this.options.db, this.options.siteCode, batch.reports, this.#now());
       if (answer.results.some((r) => r.status === 'stored')) this.options.onReportsStored();
       return answer;

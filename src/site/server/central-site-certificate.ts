@@ -5,8 +5,8 @@
  * of its validity is left; `onRenewed` swaps it into the listener (open connections keep theirs, so
  * polling goes on); a failed renewal is tried again a minute later.
  */
-import { tlsOptionsFor, type TlsClientOptions } from '../../trust/tls/index.js';
-import type { ServerCertificate, ServerNames, SiteTls } from '../tls/site-tls.js';
+import type { TlsClientOptions } from '../../trust/tls/index.js';
+import { siteLinkTls, type ServerCertificate, type ServerNames, type SiteTls } from '../tls/site-tls.js';
 
 /** Longest single timer wait (setTimeout's limit is about 24.8 days). */
 const maxTimerMs = 24 * 3600 * 1000;
@@ -54,11 +54,7 @@ export class CentralSiteCertificate {
 
   /** TLS client options for site links: the hierarchy CA only, and this site's certificate. */
   linkTls(): TlsClientOptions {
-    return tlsOptionsFor({
-      caPem: this.tls.caCertificatePems,
-      clientCertPem: this.#current.certificatePem,
-      clientKeyPem: this.#current.keyPem,
-    });
+    return siteLinkTls(this.tls.caCertificatePems, this.#current);
   }
 
   start(log: CertificateLog, onRenewed?: (next: ServerCertificate) => void): void {

@@ -21,10 +21,12 @@ import {
   openCertificateAuthority,
   readTlsKeyFile,
   tlsKeyPem,
+  tlsOptionsFor,
   writeTlsKeyFile,
   type CertificateAuthority,
   type CertifiedPublicKey,
   type SiteTlsPublicKey,
+  type TlsClientOptions,
   type TlsKey,
   type TlsPublicKey,
 } from '../../trust/tls/index.js';
@@ -326,6 +328,18 @@ export class SiteTls {
     });
     return issued;
   }
+}
+
+/**
+ * TLS client options for site links: the hierarchy CA only (never the system store), and this
+ * site's server certificate, which carries clientAuth, as the client certificate.
+ */
+export function siteLinkTls(caPems: readonly string[], certificate: ServerCertificate): TlsClientOptions {
+  return tlsOptionsFor({
+    caPem: caPems,
+    clientCertPem: certificate.certificatePem,
+    clientKeyPem: certificate.keyPem,
+  });
 }
 
 /** When a certificate is due: a quarter of its validity left (certificateNeedsRenewal). */

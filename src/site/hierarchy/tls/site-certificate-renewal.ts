@@ -5,14 +5,14 @@
  * to `onRenewed` (a listener swaps it in with setSecureContext). It asks again when no answer came
  * within ten polls (the link may be closed by its schedule, or cut).
  */
-import { tlsOptionsFor, type TlsClientOptions } from '../../../trust/index.js';
+import type { TlsClientOptions } from '../../../trust/index.js';
 import type { SiteConfig } from '../../data-folder/site-config.js';
 import type { SiteDataLayout } from '../../data-folder/layout.js';
 import { keySecretFor } from '../../data-folder/site-keys.js';
 import type { SiteDb } from '../../database/site-db.js';
 import { DataFolderError } from '../../site-errors.js';
 import { JoinedSiteTls } from '../../tls/joined-site-tls.js';
-import type { ServerCertificate } from '../../tls/site-tls.js';
+import { siteLinkTls, type ServerCertificate } from '../../tls/site-tls.js';
 import { siteTlsRequest } from '../join/join-tls.js';
 import { requestSiteCertificate } from './site-certificate-flows.js';
 
@@ -88,11 +88,7 @@ export class SiteCertificateRenewal {
 
   /** TLS client options for site links: the hierarchy CA only, and this site's certificate. */
   linkTls(): TlsClientOptions {
-    return tlsOptionsFor({
-      caPem: this.tls.caCertificatePems,
-      clientCertPem: this.#current.certificatePem,
-      clientKeyPem: this.#current.keyPem,
-    });
+    return siteLinkTls(this.tls.caCertificatePems, this.#current);
   }
 
   setLog(log: RenewalLog): void {
